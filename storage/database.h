@@ -3,11 +3,10 @@
 // into an absl::Status, so none crosses into the rest of Rebound.
 
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,12 +30,12 @@ absl::Status StatusFromException(std::string_view what);
 // Runs `fn` (which may throw libpqxx exceptions) and returns its status.
 template <typename Fn>
 absl::Status Guard(std::string_view what, Fn&& fn) {
-  try {
-    fn();
-    return absl::OkStatus();
-  } catch (...) {
-    return StatusFromException(what);
-  }
+    try {
+        fn();
+        return absl::OkStatus();
+    } catch (...) {
+        return StatusFromException(what);
+    }
 }
 
 }  // namespace rebound::storage

@@ -8,8 +8,8 @@
 namespace rebound {
 
 struct EmbeddedFile {
-  std::string_view name;     // file name, e.g. "0001_core.sql"
-  std::string_view content;  // exact bytes of the file
+    std::string_view name;     // file name, e.g. "0001_core.sql"
+    std::string_view content;  // exact bytes of the file
 };
 
 }  // namespace rebound

@@ -9,8 +9,8 @@
 #include <map>
 #include <sstream>
 
-#include "services/common/strings.h"
 #include "services/common/log.h"
+#include "services/common/strings.h"
 #include "storage/database.h"
 #include "storage/embedded_queries.h"
 
@@ -18,164 +18,168 @@ namespace rebound::storage {
 namespace {
 
 std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xF]);
-  }
-  return out;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out.push_back(kHex[digest[i] >> 4]);
+        out.push_back(kHex[digest[i] & 0xF]);
+    }
+    return out;
 }
 
 // "0007_add_index.sql" -> 7; the part after the digits must be "_" + [a-z0-9_]+ ".sql".
 absl::StatusOr<std::int64_t> VersionOf(std::string_view name) {
-  const std::size_t underscore = name.find('_');
-  if (underscore == std::string_view::npos || underscore == 0 || !name.ends_with(".sql")) {
-    return absl::InvalidArgumentError(rebound::StrCat("migration file \"", name, "\": expected NNNN_name.sql"));
-  }
-  std::int64_t version = 0;
-  const std::string_view digits = name.substr(0, underscore);
-  if (!ParseInt(digits, &version) ||
-      version <= 0) {
-    return absl::InvalidArgumentError(rebound::StrCat("migration file \"", name, "\": version must be a positive number"));
-  }
-  const std::string_view word = name.substr(underscore + 1, name.size() - underscore - 5);
-  if (word.empty() || !std::all_of(word.begin(), word.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-      })) {
-    return absl::InvalidArgumentError(
-        rebound::StrCat("migration file \"", name, "\": name must be lowercase letters, digits and _"));
-  }
-  return version;
+    const std::size_t underscore = name.find('_');
+    if (underscore == std::string_view::npos || underscore == 0 || !name.ends_with(".sql")) {
+        return absl::InvalidArgumentError(rebound::StrCat("migration file \"", name, "\": expected NNNN_name.sql"));
+    }
+    std::int64_t version = 0;
+    const std::string_view digits = name.substr(0, underscore);
+    if (!ParseInt(digits, &version) || version <= 0) {
+        return absl::InvalidArgumentError(
+            rebound::StrCat("migration file \"", name, "\": version must be a positive number"));
+    }
+    const std::string_view word = name.substr(underscore + 1, name.size() - underscore - 5);
+    if (word.empty() || !std::all_of(word.begin(), word.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        })) {
+        return absl::InvalidArgumentError(
+            rebound::StrCat("migration file \"", name, "\": name must be lowercase letters, digits and _"));
+    }
+    return version;
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<Migration>> ParseMigrations(const std::vector<EmbeddedFile>& files) {
-  std::vector<Migration> out;
-  for (const EmbeddedFile& f : files) {
-    absl::StatusOr<std::int64_t> version = VersionOf(f.name);
-    if (!version.ok()) return version.status();
-    out.push_back({*version, std::string(f.name), std::string(f.content), Sha256Hex(f.content)});
-  }
-  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) { return a.version < b.version; });
-  for (std::size_t i = 1; i < out.size(); ++i) {
-    if (out[i].version == out[i - 1].version) {
-      return absl::InvalidArgumentError(
-          rebound::StrCat("migrations ", out[i - 1].name, " and ", out[i].name, " have the same version"));
+    std::vector<Migration> out;
+    for (const EmbeddedFile& f : files) {
+        absl::StatusOr<std::int64_t> version = VersionOf(f.name);
+        if (!version.ok()) return version.status();
+        out.push_back({*version, std::string(f.name), std::string(f.content), Sha256Hex(f.content)});
     }
-  }
-  return out;
+    std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) { return a.version < b.version; });
+    for (std::size_t i = 1; i < out.size(); ++i) {
+        if (out[i].version == out[i - 1].version) {
+            return absl::InvalidArgumentError(
+                rebound::StrCat("migrations ", out[i - 1].name, " and ", out[i].name, " have the same version"));
+        }
+    }
+    return out;
 }
 
-absl::StatusOr<std::vector<Migration>> BuiltinMigrations() { return ParseMigrations(embedded::MigrationFiles()); }
+absl::StatusOr<std::vector<Migration>> BuiltinMigrations() {
+    return ParseMigrations(embedded::MigrationFiles());
+}
 
 absl::StatusOr<std::vector<Migration>> ReadMigrationDirectory(const std::string& dir) {
-  std::error_code ec;
-  std::vector<std::string> names;
-  std::vector<std::string> contents;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() != ".sql") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    if (!in) return absl::NotFoundError(rebound::StrCat("cannot read ", entry.path().string()));
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    names.push_back(entry.path().filename().string());
-    contents.push_back(buf.str());
-  }
-  if (ec) return absl::NotFoundError(rebound::StrCat("cannot list ", dir, ": ", ec.message()));
-  std::vector<EmbeddedFile> files;
-  for (std::size_t i = 0; i < names.size(); ++i) files.push_back({names[i], contents[i]});
-  return ParseMigrations(files);
+    std::error_code ec;
+    std::vector<std::string> names;
+    std::vector<std::string> contents;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().extension() != ".sql") continue;
+        std::ifstream in(entry.path(), std::ios::binary);
+        if (!in) return absl::NotFoundError(rebound::StrCat("cannot read ", entry.path().string()));
+        std::ostringstream buf;
+        buf << in.rdbuf();
+        names.push_back(entry.path().filename().string());
+        contents.push_back(buf.str());
+    }
+    if (ec) return absl::NotFoundError(rebound::StrCat("cannot list ", dir, ": ", ec.message()));
+    std::vector<EmbeddedFile> files;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        files.push_back({names[i], contents[i]});
+    return ParseMigrations(files);
 }
 
 absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn, const std::vector<Migration>& migrations) {
-  MigrationReport report;
-  bool locked = false;
-  std::string current = "migrations_lock";
-  try {
-    {
-      pqxx::nontransaction tx(conn);
-      tx.exec_prepared("migrations_lock");
-      locked = true;
-      current = "migrations_create_table";
-      tx.exec_prepared("migrations_create_table");
-    }
-    std::map<std::int64_t, std::pair<std::string, std::string>> applied;  // version -> (name, checksum)
-    {
-      current = "migrations_applied";
-      pqxx::nontransaction tx(conn);
-      for (const auto& row : tx.exec_prepared("migrations_applied")) {
-        applied[row[0].as<std::int64_t>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
-      }
-    }
-    for (const Migration& m : migrations) {
-      auto it = applied.find(m.version);
-      if (it != applied.end()) {
-        if (it->second.second != m.checksum) {
-          pqxx::nontransaction(conn).exec_prepared("migrations_unlock");
-          return absl::FailedPreconditionError(rebound::StrCat(
-              "migration ", m.name, " was changed after it was applied (recorded checksum ", it->second.second,
-              ", file now ", m.checksum, "); applied migrations are never edited: add a new one instead"));
+    MigrationReport report;
+    bool locked = false;
+    std::string current = "migrations_lock";
+    try {
+        {
+            pqxx::nontransaction tx(conn);
+            tx.exec_prepared("migrations_lock");
+            locked = true;
+            current = "migrations_create_table";
+            tx.exec_prepared("migrations_create_table");
         }
-        continue;
-      }
-      current = m.name;
-      const auto start = std::chrono::steady_clock::now();
-      pqxx::work tx(conn, m.name);
-      tx.exec(m.sql);
-      const auto ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-      tx.exec_prepared("migrations_record", m.version, m.name, m.checksum, static_cast<int>(ms));
-      tx.commit();
-      log::Info("migration.applied").Kv("name", m.name).Kv("ms", ms);
-      report.applied.push_back(m.name);
-      applied[m.version] = {m.name, m.checksum};
-    }
-    for (const auto& [version, entry] : applied) {
-      const bool known = std::any_of(migrations.begin(), migrations.end(),
-                                     [v = version](const Migration& m) { return m.version == v; });
-      if (!known) report.unknown_versions.push_back(version);
-    }
-    report.schema_version = applied.empty() ? 0 : applied.rbegin()->first;
-    current = "migrations_unlock";
-    pqxx::nontransaction(conn).exec_prepared("migrations_unlock");
-    return report;
-  } catch (...) {
-    absl::Status status = StatusFromException(current);
-    if (locked) {
-      try {
+        std::map<std::int64_t, std::pair<std::string, std::string>> applied;  // version -> (name, checksum)
+        {
+            current = "migrations_applied";
+            pqxx::nontransaction tx(conn);
+            for (const auto& row : tx.exec_prepared("migrations_applied")) {
+                applied[row[0].as<std::int64_t>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+            }
+        }
+        for (const Migration& m : migrations) {
+            auto it = applied.find(m.version);
+            if (it != applied.end()) {
+                if (it->second.second != m.checksum) {
+                    pqxx::nontransaction(conn).exec_prepared("migrations_unlock");
+                    return absl::FailedPreconditionError(
+                        rebound::StrCat("migration ", m.name, " was changed after it was applied (recorded checksum ",
+                                        it->second.second, ", file now ", m.checksum,
+                                        "); applied migrations are never edited: add a new one instead"));
+                }
+                continue;
+            }
+            current = m.name;
+            const auto start = std::chrono::steady_clock::now();
+            pqxx::work tx(conn, m.name);
+            tx.exec(m.sql);
+            const auto ms =
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+            tx.exec_prepared("migrations_record", m.version, m.name, m.checksum, static_cast<int>(ms));
+            tx.commit();
+            log::Info("migration.applied").Kv("name", m.name).Kv("ms", ms);
+            report.applied.push_back(m.name);
+            applied[m.version] = {m.name, m.checksum};
+        }
+        for (const auto& [version, entry] : applied) {
+            const bool known = std::any_of(migrations.begin(), migrations.end(),
+                                           [v = version](const Migration& m) { return m.version == v; });
+            if (!known) report.unknown_versions.push_back(version);
+        }
+        report.schema_version = applied.empty() ? 0 : applied.rbegin()->first;
+        current = "migrations_unlock";
         pqxx::nontransaction(conn).exec_prepared("migrations_unlock");
-      } catch (const std::exception&) {
-        // The connection is gone; the server released the session lock with it.
-      }
+        return report;
+    } catch (...) {
+        absl::Status status = StatusFromException(current);
+        if (locked) {
+            try {
+                pqxx::nontransaction(conn).exec_prepared("migrations_unlock");
+            } catch (const std::exception&) {
+                // The connection is gone; the server released the session lock with it.
+            }
+        }
+        return status;
     }
-    return status;
-  }
 }
 
 absl::StatusOr<std::int64_t> SchemaVersion(pqxx::connection& conn) {
-  std::int64_t version = 0;
-  absl::Status s = Guard("schema_version", [&] {
-    pqxx::nontransaction tx(conn);
-    version = tx.exec_prepared1("schema_version")[0].as<std::int64_t>();
-  });
-  if (!s.ok()) return s;
-  return version;
+    std::int64_t version = 0;
+    absl::Status s = Guard("schema_version", [&] {
+        pqxx::nontransaction tx(conn);
+        version = tx.exec_prepared1("schema_version")[0].as<std::int64_t>();
+    });
+    if (!s.ok()) return s;
+    return version;
 }
 
 absl::StatusOr<int> EnsurePartitions(pqxx::connection& conn, int months_ahead) {
-  int created = 0;
-  absl::Status s = Guard("ensure_partitions", [&] {
-    pqxx::work tx(conn);
-    created = tx.exec_prepared1("ensure_partitions", months_ahead)[0].as<int>();
-    tx.commit();
-  });
-  if (!s.ok()) return s;
-  return created;
+    int created = 0;
+    absl::Status s = Guard("ensure_partitions", [&] {
+        pqxx::work tx(conn);
+        created = tx.exec_prepared1("ensure_partitions", months_ahead)[0].as<int>();
+        tx.commit();
+    });
+    if (!s.ok()) return s;
+    return created;
 }
 
 }  // namespace rebound::storage

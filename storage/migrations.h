@@ -5,10 +5,9 @@
 // edited after it was applied is refused.
 
 #include <cstdint>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
 #include "storage/embedded.h"
@@ -16,10 +15,10 @@
 namespace rebound::storage {
 
 struct Migration {
-  std::int64_t version = 0;
-  std::string name;      // file name, e.g. "0001_core.sql"
-  std::string sql;
-  std::string checksum;  // lowercase hex SHA-256 of `sql`
+    std::int64_t version = 0;
+    std::string name;  // file name, e.g. "0001_core.sql"
+    std::string sql;
+    std::string checksum;  // lowercase hex SHA-256 of `sql`
 };
 
 // Validates names (NNNN_word.sql), order and uniqueness of versions.
@@ -32,10 +31,10 @@ absl::StatusOr<std::vector<Migration>> BuiltinMigrations();
 absl::StatusOr<std::vector<Migration>> ReadMigrationDirectory(const std::string& dir);
 
 struct MigrationReport {
-  std::vector<std::string> applied;  // names applied by this run, in order
-  std::int64_t schema_version = 0;   // highest applied version after the run
-  // Versions recorded in the database that this build does not know (a newer binary ran).
-  std::vector<std::int64_t> unknown_versions;
+    std::vector<std::string> applied;  // names applied by this run, in order
+    std::int64_t schema_version = 0;   // highest applied version after the run
+    // Versions recorded in the database that this build does not know (a newer binary ran).
+    std::vector<std::int64_t> unknown_versions;
 };
 
 // Applies the pending migrations over `conn`. Holds a session advisory lock while it runs;

@@ -20,28 +20,28 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
 struct Context {
-  // --config FILE or REBOUND_CONFIG; empty means defaults plus environment.
-  std::string config_path;
-  // Loads and validates the configuration; prints nothing.
-  absl::StatusOr<config::Config> LoadConfig() const { return config::Load(config_path); }
+    // --config FILE or REBOUND_CONFIG; empty means defaults plus environment.
+    std::string config_path;
+    // Loads and validates the configuration; prints nothing.
+    absl::StatusOr<config::Config> LoadConfig() const { return config::Load(config_path); }
 };
 
 using RunFunction = int (*)(const Context& context, const std::vector<std::string>& args);
 
 struct Command {
-  std::string_view name;
-  std::string_view summary;
-  RunFunction run;
+    std::string_view name;
+    std::string_view summary;
+    RunFunction run;
 };
 
 // All registered commands, sorted by name.
 std::vector<Command> Commands();
 
 struct CommandRegistrar {
-  explicit CommandRegistrar(Command command);
+    explicit CommandRegistrar(Command command);
 };
 
 }  // namespace rebound::cli
 
 #define REBOUND_CLI_COMMAND(name, summary, fn) \
-  static const ::rebound::cli::CommandRegistrar rebound_cli_registrar_##name({#name, summary, fn})
+    static const ::rebound::cli::CommandRegistrar rebound_cli_registrar_##name({#name, summary, fn})

@@ -7,154 +7,164 @@ namespace {
 
 // Length of the well-formed UTF-8 sequence starting at s[i], or 0 if it is not one.
 std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  std::size_t len = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    const unsigned char min = k == 1 ? lo : 0x80;
-    const unsigned char max = k == 1 ? hi : 0xBF;
-    if (b < min || b > max) return 0;
-  }
-  return len;
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        len = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        len = 3;
+        if (b0 == 0xE0) lo = 0xA0;
+        if (b0 == 0xED) hi = 0x9F;  // no surrogates
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        len = 4;
+        if (b0 == 0xF0) lo = 0x90;
+        if (b0 == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (i + len > s.size()) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const auto b = static_cast<unsigned char>(s[i + k]);
+        const unsigned char min = k == 1 ? lo : 0x80;
+        const unsigned char max = k == 1 ? hi : 0xBF;
+        if (b < min || b > max) return 0;
+    }
+    return len;
 }
 
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view value) {
-  out.push_back('"');
-  for (std::size_t i = 0; i < value.size();) {
-    const auto c = static_cast<unsigned char>(value[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (c < 0x20 || c == 0x7F) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-          } else {
-            out.push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
+    out.push_back('"');
+    for (std::size_t i = 0; i < value.size();) {
+        const auto c = static_cast<unsigned char>(value[i]);
+        if (c < 0x80) {
+            switch (c) {
+                case '"':
+                    out += "\\\"";
+                    break;
+                case '\\':
+                    out += "\\\\";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
+                default:
+                    if (c < 0x20 || c == 0x7F) {
+                        char buf[8];
+                        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                        out += buf;
+                    } else {
+                        out.push_back(static_cast<char>(c));
+                    }
+            }
+            ++i;
+            continue;
+        }
+        const std::size_t len = Utf8SequenceLength(value, i);
+        if (len == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else {
+            out.append(value.substr(i, len));
+            i += len;
+        }
     }
-    const std::size_t len = Utf8SequenceLength(value, i);
-    if (len == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(value.substr(i, len));
-      i += len;
-    }
-  }
-  out.push_back('"');
+    out.push_back('"');
 }
 
 void JsonWriter::BeforeValue() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (!has_element_.empty()) {
-    if (has_element_.back()) out_.push_back(',');
-    has_element_.back() = true;
-  }
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (!has_element_.empty()) {
+        if (has_element_.back()) out_.push_back(',');
+        has_element_.back() = true;
+    }
 }
 
 JsonWriter& JsonWriter::BeginObject() {
-  BeforeValue();
-  out_.push_back('{');
-  has_element_.push_back(false);
-  return *this;
+    BeforeValue();
+    out_.push_back('{');
+    has_element_.push_back(false);
+    return *this;
 }
 
 JsonWriter& JsonWriter::EndObject() {
-  out_.push_back('}');
-  has_element_.pop_back();
-  return *this;
+    out_.push_back('}');
+    has_element_.pop_back();
+    return *this;
 }
 
 JsonWriter& JsonWriter::BeginArray() {
-  BeforeValue();
-  out_.push_back('[');
-  has_element_.push_back(false);
-  return *this;
+    BeforeValue();
+    out_.push_back('[');
+    has_element_.push_back(false);
+    return *this;
 }
 
 JsonWriter& JsonWriter::EndArray() {
-  out_.push_back(']');
-  has_element_.pop_back();
-  return *this;
+    out_.push_back(']');
+    has_element_.pop_back();
+    return *this;
 }
 
 JsonWriter& JsonWriter::Key(std::string_view key) {
-  BeforeValue();
-  AppendJsonString(out_, key);
-  out_.push_back(':');
-  after_key_ = true;
-  return *this;
+    BeforeValue();
+    AppendJsonString(out_, key);
+    out_.push_back(':');
+    after_key_ = true;
+    return *this;
 }
 
 JsonWriter& JsonWriter::String(std::string_view value) {
-  BeforeValue();
-  AppendJsonString(out_, value);
-  return *this;
+    BeforeValue();
+    AppendJsonString(out_, value);
+    return *this;
 }
 
 JsonWriter& JsonWriter::Int(std::int64_t value) {
-  BeforeValue();
-  out_ += std::to_string(value);
-  return *this;
+    BeforeValue();
+    out_ += std::to_string(value);
+    return *this;
 }
 
 JsonWriter& JsonWriter::Uint(std::uint64_t value) {
-  BeforeValue();
-  out_ += std::to_string(value);
-  return *this;
+    BeforeValue();
+    out_ += std::to_string(value);
+    return *this;
 }
 
 JsonWriter& JsonWriter::Bool(bool value) {
-  BeforeValue();
-  out_ += value ? "true" : "false";
-  return *this;
+    BeforeValue();
+    out_ += value ? "true" : "false";
+    return *this;
 }
 
 JsonWriter& JsonWriter::Null() {
-  BeforeValue();
-  out_ += "null";
-  return *this;
+    BeforeValue();
+    out_ += "null";
+    return *this;
 }
 
 JsonWriter& JsonWriter::Raw(std::string_view value) {
-  BeforeValue();
-  out_.append(value);
-  return *this;
+    BeforeValue();
+    out_.append(value);
+    return *this;
 }
 
 JsonWriter& JsonWriter::Field(std::string_view key, const std::optional<std::string>& value) {
-  Key(key);
-  return value ? String(*value) : Null();
+    Key(key);
+    return value ? String(*value) : Null();
 }
 
 }  // namespace rebound::common

@@ -25,31 +25,38 @@ bool ParseLevel(std::string_view text, Level* level);
 std::string Escape(std::string_view value, std::size_t max_bytes = 256);
 
 class Line {
- public:
-  Line(Level level, std::string_view event);
-  ~Line();
-  Line(const Line&) = delete;
-  Line& operator=(const Line&) = delete;
+  public:
+    Line(Level level, std::string_view event);
+    ~Line();
+    Line(const Line&) = delete;
+    Line& operator=(const Line&) = delete;
 
-  Line& Kv(std::string_view key, std::string_view value);
-  Line& Kv(std::string_view key, const char* value) { return Kv(key, std::string_view(value)); }
-  Line& Kv(std::string_view key, const std::string& value) { return Kv(key, std::string_view(value)); }
-  Line& Kv(std::string_view key, bool value) { return Kv(key, std::string_view(value ? "true" : "false")); }
-  template <typename T>
-    requires std::is_arithmetic_v<T>
-  Line& Kv(std::string_view key, T value) {
-    if (enabled_) rebound::StrAppend(&text_, " ", key, "=", value);
-    return *this;
-  }
+    Line& Kv(std::string_view key, std::string_view value);
+    Line& Kv(std::string_view key, const char* value) { return Kv(key, std::string_view(value)); }
+    Line& Kv(std::string_view key, const std::string& value) { return Kv(key, std::string_view(value)); }
+    Line& Kv(std::string_view key, bool value) { return Kv(key, std::string_view(value ? "true" : "false")); }
+    template <typename T>
+    requires std::is_arithmetic_v<T> Line& Kv(std::string_view key, T value) {
+        if (enabled_) rebound::StrAppend(&text_, " ", key, "=", value);
+        return *this;
+    }
 
- private:
-  bool enabled_;
-  std::string text_;
+  private:
+    bool enabled_;
+    std::string text_;
 };
 
-inline Line Debug(std::string_view event) { return Line(Level::kDebug, event); }
-inline Line Info(std::string_view event) { return Line(Level::kInfo, event); }
-inline Line Warn(std::string_view event) { return Line(Level::kWarn, event); }
-inline Line Error(std::string_view event) { return Line(Level::kError, event); }
+inline Line Debug(std::string_view event) {
+    return Line(Level::kDebug, event);
+}
+inline Line Info(std::string_view event) {
+    return Line(Level::kInfo, event);
+}
+inline Line Warn(std::string_view event) {
+    return Line(Level::kWarn, event);
+}
+inline Line Error(std::string_view event) {
+    return Line(Level::kError, event);
+}
 
 }  // namespace rebound::log

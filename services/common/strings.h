@@ -16,47 +16,51 @@
 namespace rebound {
 
 namespace strings_internal {
-inline void AppendOne(std::string& out, std::string_view v) { out.append(v); }
+inline void AppendOne(std::string& out, std::string_view v) {
+    out.append(v);
+}
 #if !defined(ABSL_USES_STD_STRING_VIEW)
 // absl::Status::message() returns this type.
 template <typename T>
-  requires std::same_as<T, absl::string_view>
+requires std::same_as<T, absl::string_view>
 void AppendOne(std::string& out, T v) {
-  out.append(v.data(), v.size());
+    out.append(v.data(), v.size());
 }
 #endif
-inline void AppendOne(std::string& out, char c) { out.push_back(c); }
+inline void AppendOne(std::string& out, char c) {
+    out.push_back(c);
+}
 // A template, so string literals (array -> pointer -> bool) never pick this overload.
 template <typename T>
-  requires std::same_as<T, bool>
+requires std::same_as<T, bool>
 void AppendOne(std::string& out, T b) {
-  out.append(b ? "true" : "false");
+    out.append(b ? "true" : "false");
 }
 template <typename T>
-  requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
-void AppendOne(std::string& out, T v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
+requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>) void AppendOne(std::string& out,
+                                                                                                       T v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, end);
 }
 void AppendDouble(std::string& out, double v);
 template <typename T>
-  requires std::is_floating_point_v<T>
+requires std::is_floating_point_v<T>
 void AppendOne(std::string& out, T v) {
-  AppendDouble(out, static_cast<double>(v));
+    AppendDouble(out, static_cast<double>(v));
 }
 }  // namespace strings_internal
 
 template <typename... Args>
 void StrAppend(std::string* out, const Args&... args) {
-  (strings_internal::AppendOne(*out, args), ...);
+    (strings_internal::AppendOne(*out, args), ...);
 }
 
 template <typename... Args>
 std::string StrCat(const Args&... args) {
-  std::string out;
-  StrAppend(&out, args...);
-  return out;
+    std::string out;
+    StrAppend(&out, args...);
+    return out;
 }
 
 // Splits on `sep`; empty pieces are kept unless skip_empty.
@@ -72,11 +76,11 @@ bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix);
 
 // Whole-string integer parse; false on junk, sign errors or overflow.
 template <typename T>
-  requires std::integral<T>
+requires std::integral<T>
 bool ParseInt(std::string_view text, T* out) {
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && ptr == text.data() + text.size();
+    if (text.empty()) return false;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+    return ec == std::errc() && ptr == text.data() + text.size();
 }
 
 }  // namespace rebound

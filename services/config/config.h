@@ -12,69 +12,69 @@
 namespace rebound::config {
 
 struct LogConfig {
-  std::string level = "info";  // debug, info, warn, error
+    std::string level = "info";  // debug, info, warn, error
 };
 
 struct DatabaseConfig {
-  // libpq connection string or URI. Empty means the local cluster of tools/pg-local:
-  // socket directory <data_dir>/pg, port 54329, database "rebound".
-  std::string url;
-  std::int64_t pool_size = 8;
-  bool migrate_on_start = true;
-  std::int64_t connect_timeout_seconds = 5;
-  std::int64_t statement_timeout_ms = 10000;
+    // libpq connection string or URI. Empty means the local cluster of tools/pg-local:
+    // socket directory <data_dir>/pg, port 54329, database "rebound".
+    std::string url;
+    std::int64_t pool_size = 8;
+    bool migrate_on_start = true;
+    std::int64_t connect_timeout_seconds = 5;
+    std::int64_t statement_timeout_ms = 10000;
 };
 
 struct SmtpConfig {
-  std::vector<std::string> listen = {"127.0.0.1:2525"};
-  std::string hostname = "localhost";  // in the greeting and in EHLO replies
-  std::int64_t threads = 0;            // event loops; 0 = one per core
-  std::int64_t max_message_bytes = 10 * 1024 * 1024;
-  std::int64_t max_recipients = 100;
-  std::int64_t max_messages_per_connection = 1000;
-  std::int64_t max_connections = 2000;
-  std::int64_t max_connections_per_client = 50;
-  std::int64_t command_line_max = 512;
-  std::int64_t text_line_max = 4096;
-  std::int64_t command_timeout_seconds = 300;
-  std::int64_t session_deadline_seconds = 3600;
-  std::int64_t min_data_rate_bytes_per_second = 1024;
-  std::int64_t max_errors = 10;
-  std::int64_t shutdown_grace_seconds = 20;
-  // PEM files for STARTTLS. Both empty: a self-signed pair is generated under data_dir.
-  std::string tls_certificate;
-  std::string tls_key;
+    std::vector<std::string> listen = {"127.0.0.1:2525"};
+    std::string hostname = "localhost";  // in the greeting and in EHLO replies
+    std::int64_t threads = 0;            // event loops; 0 = one per core
+    std::int64_t max_message_bytes = 10 * 1024 * 1024;
+    std::int64_t max_recipients = 100;
+    std::int64_t max_messages_per_connection = 1000;
+    std::int64_t max_connections = 2000;
+    std::int64_t max_connections_per_client = 50;
+    std::int64_t command_line_max = 512;
+    std::int64_t text_line_max = 4096;
+    std::int64_t command_timeout_seconds = 300;
+    std::int64_t session_deadline_seconds = 3600;
+    std::int64_t min_data_rate_bytes_per_second = 1024;
+    std::int64_t max_errors = 10;
+    std::int64_t shutdown_grace_seconds = 20;
+    // PEM files for STARTTLS. Both empty: a self-signed pair is generated under data_dir.
+    std::string tls_certificate;
+    std::string tls_key;
 };
 
 struct GrpcConfig {
-  std::string listen = "127.0.0.1:50051";
-  // Administrator key for AccountService; empty disables administration calls.
-  std::string admin_key;
-  std::int64_t max_message_bytes = 16 * 1024 * 1024;
+    std::string listen = "127.0.0.1:50051";
+    // Administrator key for AccountService; empty disables administration calls.
+    std::string admin_key;
+    std::int64_t max_message_bytes = 16 * 1024 * 1024;
 };
 
 struct EnvelopeConfig {
-  // Hex master secret (at least 32 bytes) from which per-account keys are derived.
-  // Also read from REBOUND_MASTER_KEY. Never logged.
-  std::string master_key;
-  std::string prefix;                 // optional local-part prefix, e.g. "b-"
-  std::int64_t stale_after_days = 60; // older tokens still attribute but are flagged stale
+    // Hex master secret (at least 32 bytes) from which per-account keys are derived.
+    // Also read from REBOUND_MASTER_KEY. Never logged.
+    std::string master_key;
+    std::string prefix;                  // optional local-part prefix, e.g. "b-"
+    std::int64_t stale_after_days = 60;  // older tokens still attribute but are flagged stale
 };
 
 struct Config {
-  // Folder for runtime state (local PostgreSQL, generated TLS pair). Relative paths are
-  // taken from the working directory.
-  std::string data_dir = ".data";
-  LogConfig log;
-  DatabaseConfig database;
-  SmtpConfig smtp;
-  GrpcConfig grpc;
-  EnvelopeConfig envelope;
+    // Folder for runtime state (local PostgreSQL, generated TLS pair). Relative paths are
+    // taken from the working directory.
+    std::string data_dir = ".data";
+    LogConfig log;
+    DatabaseConfig database;
+    SmtpConfig smtp;
+    GrpcConfig grpc;
+    EnvelopeConfig envelope;
 };
 
 struct Environment {
-  // Lookup function for environment variables; tests substitute their own.
-  const char* (*get)(const char* name) = nullptr;
+    // Lookup function for environment variables; tests substitute their own.
+    const char* (*get)(const char* name) = nullptr;
 };
 
 // Reads `path` (empty: no file, defaults only), applies environment overrides and
@@ -82,8 +82,7 @@ struct Environment {
 absl::StatusOr<Config> Load(const std::string& path, Environment env = {});
 
 // Parses TOML text instead of a file; `origin` names it in error messages.
-absl::StatusOr<Config> LoadFromString(const std::string& toml_text, const std::string& origin,
-                                      Environment env = {});
+absl::StatusOr<Config> LoadFromString(const std::string& toml_text, const std::string& origin, Environment env = {});
 
 // The effective configuration as TOML, with secrets replaced by "<redacted>".
 std::string Describe(const Config& config);
