@@ -165,7 +165,10 @@ absl::StatusOr<std::int64_t> SchemaVersion(pqxx::connection& conn) {
     std::int64_t version = 0;
     absl::Status s = Guard("schema_version", [&] {
         pqxx::nontransaction tx(conn);
-        version = tx.exec_prepared1("schema_version")[0].as<std::int64_t>();
+        // A database that was never migrated has no table yet: version 0.
+        if (tx.exec_prepared1("schema_migrations_exists")[0].as<bool>()) {
+            version = tx.exec_prepared1("schema_version")[0].as<std::int64_t>();
+        }
     });
     if (!s.ok()) return s;
     return version;

@@ -1,0 +1,78 @@
+#pragma once
+// MIME adapter over mimetic: flattens a message into the parts the bounce parsers read, with
+// transfer encodings undone and text converted to UTF-8. Internal to rebound::bounce.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace rebound::bounce {
+
+// One unfolded header field; `name` is lower-case, `value` has RFC 2047 words decoded.
+struct HeaderField {
+    std::string name;
+    std::string value;
+};
+
+class Headers {
+   public:
+    Headers() = default;
+    explicit Headers(std::vector<HeaderField> fields) : fields_(std::move(fields)) {}
+    // First value of the field (name compared case-insensitively), or "" if absent.
+    std::string_view Get(std::string_view name) const;
+    bool Has(std::string_view name) const;
+    const std::vector<HeaderField>& fields() const { return fields_; }
+    bool empty() const { return fields_.empty(); }
+
+   private:
+    std::vector<HeaderField> fields_;
+};
+
+struct MimePart {
+    std::string content_type;  // lower-case "type/subtype"; "text/plain" when absent
+    std::string charset;       // lower-case, may be empty
+    std::string body;          // transfer decoding undone; text/* and message/* converted to UTF-8
+    int depth = 0;             // 0 = top-level entity
+    int message_level = 0;     // number of enclosing message/rfc822 entities
+    Headers headers;           // the part's own MIME headers
+};
+
+// A message/rfc822 (or text/rfc822-headers) entity found inside the message.
+struct AttachedMessage {
+    Headers headers;
+    std::string text;  // decoded body text (may be empty)
+};
+
+struct MimeLimits {
+    int max_depth = 8;
+    int max_parts = 256;
+};
+
+struct FlatMessage {
+    Headers headers;  // top-level header
+    std::vector<MimePart> parts;
+    std::vector<AttachedMessage> attached;
+};
+
+// `message` must use LF line ends. INVALID_ARGUMENT if mimetic cannot parse it,
+// RESOURCE_EXHAUSTED past a limit.
+absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeLimits& limits);
+
+// Parses a header block ("Name: value" lines, folded continuation lines) as in
+// text/rfc822-headers; stops at the first empty line. At most `max_fields` fields.
+Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields = 512);
+
+// Decodes RFC 2047 encoded words, converting their charsets to UTF-8.
+std::string DecodeEncodedWords(std::string_view value);
+
+// Converts `text` from `charset` to UTF-8 (iconv); invalid sequences are replaced.
+std::string ToUtf8(std::string_view text, std::string_view charset);
+
+std::string DecodeBase64(std::string_view text);
+std::string DecodeQuotedPrintable(std::string_view text);
+
+}  // namespace rebound::bounce
