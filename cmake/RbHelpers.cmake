@@ -29,7 +29,14 @@ function(rebound_test name)
   # No ENVIRONMENT here: tests inherit ctest's environment at run time.
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "${labels}" TIMEOUT ${ARG_TIMEOUT} ${props})
+    TEST_LIST ${name}_TESTS
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} ${props})
+  # Several labels are a list, which gtest_discover_tests' PROPERTIES cannot carry: set
+  # them from an include file that runs after discovery.
+  set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+  file(WRITE ${labels_file}
+    "foreach(t IN LISTS ${name}_TESTS)\n  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${labels}\")\nendforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
 endfunction()
 
 # rebound_fuzzer(NAME SOURCES ... [DEPS ...]): a libFuzzer target, built only with REBOUND_FUZZ.

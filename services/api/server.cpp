@@ -1,0 +1,71 @@
+#include "services/api/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+
+#include "services/api/status.h"
+#include "services/api/system_service.h"
+#include "services/common/log.h"
+#include "services/common/strings.h"
+
+namespace rebound::api {
+
+grpc::Status ToGrpc(const absl::Status& status, std::string_view method) {
+    if (status.ok()) return grpc::Status::OK;
+    static std::atomic<std::uint64_t> next_id{1};
+    const auto code = static_cast<grpc::StatusCode>(status.code());
+    switch (status.code()) {
+        case absl::StatusCode::kInvalidArgument:
+        case absl::StatusCode::kNotFound:
+        case absl::StatusCode::kAlreadyExists:
+        case absl::StatusCode::kPermissionDenied:
+        case absl::StatusCode::kUnauthenticated:
+        case absl::StatusCode::kFailedPrecondition:
+        case absl::StatusCode::kOutOfRange:
+        case absl::StatusCode::kResourceExhausted:
+            // These messages are written for clients by the service code.
+            return grpc::Status(code, std::string(status.message()));
+        default: {
+            const std::uint64_t id = next_id.fetch_add(1);
+            log::Error("grpc.error").Kv("method", method).Kv("error_id", id).Kv("status", status.ToString());
+            const char* what = status.code() == absl::StatusCode::kUnavailable ? "service temporarily unavailable"
+                               : status.code() == absl::StatusCode::kDeadlineExceeded ? "deadline exceeded"
+                                                                                      : "internal error";
+            return grpc::Status(code, StrCat(what, " (error id ", id, ")"));
+        }
+    }
+}
+
+absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcConfig& config, storage::Pool* pool,
+                                                            std::int64_t known_schema_version) {
+    std::unique_ptr<ApiServer> api(new ApiServer());
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    int bound_port = 0;
+    builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &bound_port);
+    builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
+    builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
+    api->services_.push_back(std::make_unique<SystemServiceImpl>(pool, known_schema_version));
+    for (auto& service : api->services_) builder.RegisterService(service.get());
+    api->server_ = builder.BuildAndStart();
+    if (api->server_ == nullptr || bound_port == 0) {
+        return absl::UnavailableError(StrCat("grpc.listen: cannot listen on ", config.listen));
+    }
+    const std::size_t colon = config.listen.rfind(':');
+    api->address_ = StrCat(config.listen.substr(0, colon), ":", bound_port);
+    return api;
+}
+
+void ApiServer::Shutdown(std::chrono::milliseconds deadline) {
+    if (server_ == nullptr) return;
+    server_->Shutdown(std::chrono::system_clock::now() + deadline);
+    server_->Wait();
+    server_.reset();
+}
+
+ApiServer::~ApiServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+}  // namespace rebound::api

@@ -1,0 +1,36 @@
+#pragma once
+// The gRPC front of reboundd: Rebound's services plus standard health checking and server
+// reflection (so grpcurl and grpc_cli work).
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/config/config.h"
+#include "storage/pool.h"
+
+namespace rebound::api {
+
+class ApiServer {
+public:
+    // Binds config.listen (port 0 picks a free one) and starts serving.
+    static absl::StatusOr<std::unique_ptr<ApiServer>> Start(const config::GrpcConfig& config, storage::Pool* pool,
+                                                           std::int64_t known_schema_version);
+    ~ApiServer();
+
+    // The address actually bound, e.g. "127.0.0.1:50051".
+    const std::string& address() const { return address_; }
+    // Stops accepting calls and waits for running ones up to `deadline`.
+    void Shutdown(std::chrono::milliseconds deadline);
+
+private:
+    ApiServer() = default;
+    std::vector<std::unique_ptr<grpc::Service>> services_;
+    std::unique_ptr<grpc::Server> server_;
+    std::string address_;
+};
+
+}  // namespace rebound::api

@@ -1,0 +1,203 @@
+// reboundd: configuration and wiring only. Everything it starts lives in a library.
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "services/api/server.h"
+#include "services/common/log.h"
+#include "services/common/strings.h"
+#include "services/config/config.h"
+#include "storage/database.h"
+#include "storage/migrations.h"
+#include "storage/pool.h"
+
+namespace rebound {
+namespace {
+
+void PrintUsage(std::ostream& out) {
+    out << "usage: reboundd [--config FILE] [--check-config] [--print-config]\n\n"
+           "Runs Rebound: the SMTP MX for feedback domains and the gRPC API.\n"
+           "  --config FILE    TOML configuration (also REBOUND_CONFIG); defaults otherwise\n"
+           "  --check-config   validate the configuration and exit\n"
+           "  --print-config   print the effective configuration (secrets redacted) and exit\n";
+}
+
+// Connects, retrying while the database is starting up.
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectWithRetry(const std::string& url,
+                                                                   std::chrono::seconds patience) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (true) {
+        auto conn = storage::Connect(url);
+        if (conn.ok() || conn.status().code() != absl::StatusCode::kUnavailable ||
+            std::chrono::steady_clock::now() >= deadline) {
+            return conn;
+        }
+        log::Warn("database.retry").Kv("error", std::string(conn.status().message()));
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+}
+
+// Keeps future partitions in place; runs until `stop` is set.
+class Maintenance {
+public:
+    explicit Maintenance(std::string url) : url_(std::move(url)), thread_([this] { Run(); }) {}
+    ~Maintenance() {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+private:
+    void Run() {
+        std::unique_lock lock(mu_);
+        while (!stop_) {
+            lock.unlock();
+            if (auto conn = storage::Connect(url_); conn.ok()) {
+                auto created = storage::EnsurePartitions(**conn);
+                if (!created.ok()) {
+                    log::Error("maintenance.partitions").Kv("error", std::string(created.status().message()));
+                } else if (*created > 0) {
+                    log::Info("maintenance.partitions").Kv("created", *created);
+                }
+            } else {
+                log::Warn("maintenance.connect").Kv("error", std::string(conn.status().message()));
+            }
+            lock.lock();
+            cv_.wait_for(lock, std::chrono::hours(1), [this] { return stop_; });
+        }
+    }
+
+    std::string url_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+int Main(int argc, char** argv) {
+    std::string config_path;
+    if (const char* env = std::getenv("REBOUND_CONFIG")) config_path = env;
+    bool check_only = false;
+    bool print_config = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--config" && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (arg.starts_with("--config=")) {
+            config_path = arg.substr(9);
+        } else if (arg == "--check-config") {
+            check_only = true;
+        } else if (arg == "--print-config") {
+            print_config = true;
+        } else if (arg == "-h" || arg == "--help") {
+            PrintUsage(std::cout);
+            return 0;
+        } else {
+            std::cerr << "reboundd: unexpected argument \"" << arg << "\"\n";
+            PrintUsage(std::cerr);
+            return 2;
+        }
+    }
+
+    absl::StatusOr<config::Config> cfg = config::Load(config_path);
+    if (!cfg.ok()) {
+        std::cerr << "reboundd: configuration: " << cfg.status().message() << "\n";
+        return 1;
+    }
+    if (print_config) {
+        std::cout << config::Describe(*cfg);
+        return 0;
+    }
+    if (check_only) {
+        std::cout << "configuration OK\n";
+        return 0;
+    }
+    log::Level level = log::Level::kInfo;
+    log::ParseLevel(cfg->log.level, &level);
+    log::SetMinLevel(level);
+
+    // Signals are taken by sigwait() in this thread only: block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    std::error_code ec;
+    std::filesystem::create_directories(cfg->data_dir, ec);
+    if (ec) {
+        log::Error("startup.failed").Kv("data_dir", cfg->data_dir).Kv("error", ec.message());
+        return 1;
+    }
+
+    const std::string db_url = config::DatabaseUrl(*cfg);
+    auto migrations = storage::BuiltinMigrations();
+    if (!migrations.ok()) {
+        log::Error("startup.failed").Kv("error", std::string(migrations.status().message()));
+        return 1;
+    }
+    const std::int64_t known_version = migrations->empty() ? 0 : migrations->back().version;
+    {
+        auto conn = ConnectWithRetry(db_url, std::chrono::seconds(30));
+        if (!conn.ok()) {
+            log::Error("startup.failed").Kv("error", std::string(conn.status().message()));
+            return 1;
+        }
+        if (cfg->database.migrate_on_start) {
+            auto report = storage::Migrate(**conn, *migrations);
+            if (!report.ok()) {
+                log::Error("startup.failed").Kv("error", std::string(report.status().message()));
+                return 1;
+            }
+            log::Info("database.migrated")
+                .Kv("schema_version", report->schema_version)
+                .Kv("applied", static_cast<std::int64_t>(report->applied.size()));
+        } else {
+            auto version = storage::SchemaVersion(**conn);
+            if (!version.ok() || *version < known_version) {
+                log::Error("startup.failed")
+                    .Kv("error", "database schema is behind this build; run `rebound migrate`")
+                    .Kv("known_version", known_version);
+                return 1;
+            }
+        }
+    }
+    storage::Pool pool(db_url, static_cast<int>(cfg->database.pool_size));
+    Maintenance maintenance(db_url);
+
+    auto api = api::ApiServer::Start(cfg->grpc, &pool, known_version);
+    if (!api.ok()) {
+        log::Error("startup.failed").Kv("error", std::string(api.status().message()));
+        return 1;
+    }
+    log::Info("grpc.listening").Kv("address", (*api)->address());
+    log::Info("reboundd.ready").Kv("version", REBOUND_VERSION);
+
+    int sig = 0;
+    while (sigwait(&signals, &sig) != 0) {
+    }
+    log::Info("shutdown.begin").Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    const auto grace = std::chrono::seconds(cfg->smtp.shutdown_grace_seconds);
+    (*api)->Shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+    log::Info("shutdown.done");
+    return 0;
+}
+
+}  // namespace
+}  // namespace rebound
+
+int main(int argc, char** argv) { return rebound::Main(argc, argv); }
