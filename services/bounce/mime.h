@@ -19,7 +19,7 @@ struct HeaderField {
 };
 
 class Headers {
-   public:
+  public:
     Headers() = default;
     explicit Headers(std::vector<HeaderField> fields) : fields_(std::move(fields)) {}
     // First value of the field (name compared case-insensitively), or "" if absent.
@@ -28,7 +28,7 @@ class Headers {
     const std::vector<HeaderField>& fields() const { return fields_; }
     bool empty() const { return fields_.empty(); }
 
-   private:
+  private:
     std::vector<HeaderField> fields_;
 };
 

@@ -1,0 +1,327 @@
+#include "services/bounce/mime.h"
+
+#include <iconv.h>
+#include <mimetic/mimetic.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <exception>
+#include <memory>
+
+#include "services/common/strings.h"
+
+namespace rebound::bounce {
+namespace {
+
+constexpr std::size_t kMaxHeaderValueBytes = 64 * 1024;
+
+bool IsSpace(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// Joins folded lines and collapses the fold whitespace to one space.
+std::string Unfold(std::string_view value) {
+    std::string out;
+    out.reserve(std::min(value.size(), kMaxHeaderValueBytes));
+    bool pending_space = false;
+    for (char c : value) {
+        if (out.size() >= kMaxHeaderValueBytes) break;
+        if (c == '\r' || c == '\n') {
+            pending_space = true;
+            continue;
+        }
+        if (pending_space) {
+            if (c == ' ' || c == '\t') continue;
+            if (!out.empty()) out.push_back(' ');
+            pending_space = false;
+        }
+        out.push_back(c);
+    }
+    return std::string(StripWhitespace(out));
+}
+
+int HexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string LowerString(std::string_view s) {
+    return AsciiLower(StripWhitespace(s));
+}
+
+}  // namespace
+
+std::string_view Headers::Get(std::string_view name) const {
+    for (const HeaderField& f : fields_) {
+        if (EqualsIgnoreCase(f.name, name)) return f.value;
+    }
+    return {};
+}
+
+bool Headers::Has(std::string_view name) const {
+    for (const HeaderField& f : fields_) {
+        if (EqualsIgnoreCase(f.name, name)) return true;
+    }
+    return false;
+}
+
+std::string DecodeBase64(std::string_view text) {
+    mimetic::Base64::Decoder decoder;
+    std::string out;
+    out.reserve(text.size() * 3 / 4);
+    mimetic::decode(text.begin(), text.end(), decoder, std::back_inserter(out));
+    return out;
+}
+
+std::string DecodeQuotedPrintable(std::string_view text) {
+    mimetic::QP::Decoder decoder;
+    std::string out;
+    out.reserve(text.size());
+    mimetic::decode(text.begin(), text.end(), decoder, std::back_inserter(out));
+    return out;
+}
+
+std::string ToUtf8(std::string_view text, std::string_view charset) {
+    std::string cs = LowerString(charset);
+    if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
+        return std::string(text);
+    }
+    bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32") return std::string(text);
+    iconv_t cd = iconv_open("UTF-8", cs.c_str());
+    if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(text);
+    std::string out;
+    out.resize(text.size() * 4 + 16);
+    char* in_ptr = const_cast<char*>(text.data());
+    std::size_t in_left = text.size();
+    char* out_ptr = out.data();
+    std::size_t out_left = out.size();
+    while (in_left > 0) {
+        std::size_t rc = iconv(cd, &in_ptr, &in_left, &out_ptr, &out_left);
+        if (rc != static_cast<std::size_t>(-1)) break;
+        if (errno == E2BIG) break;
+        // Invalid or incomplete sequence: emit U+FFFD and skip one input byte.
+        if (out_left < 3) break;
+        *out_ptr++ = static_cast<char>(0xEF);
+        *out_ptr++ = static_cast<char>(0xBF);
+        *out_ptr++ = static_cast<char>(0xBD);
+        out_left -= 3;
+        ++in_ptr;
+        --in_left;
+    }
+    out.resize(out.size() - out_left);
+    iconv_close(cd);
+    return out;
+}
+
+std::string DecodeEncodedWords(std::string_view value) {
+    if (value.find("=?") == std::string_view::npos) return std::string(value);
+    std::string out;
+    std::size_t pos = 0;
+    bool last_was_word = false;
+    std::string pending_ws;
+    while (pos < value.size()) {
+        std::size_t start = value.find("=?", pos);
+        if (start == std::string_view::npos) {
+            out.append(pending_ws);
+            out.append(value.substr(pos));
+            break;
+        }
+        std::string_view between = value.substr(pos, start - pos);
+        std::size_t q1 = value.find('?', start + 2);
+        std::size_t q2 = q1 == std::string_view::npos ? q1 : value.find('?', q1 + 1);
+        std::size_t end = q2 == std::string_view::npos ? q2 : value.find("?=", q2 + 1);
+        if (end == std::string_view::npos || q2 != q1 + 2) {
+            out.append(pending_ws);
+            pending_ws.clear();
+            out.append(value.substr(pos, start + 2 - pos));
+            pos = start + 2;
+            last_was_word = false;
+            continue;
+        }
+        bool ws_only = std::all_of(between.begin(), between.end(), IsSpace);
+        if (!(last_was_word && ws_only)) out.append(between);
+        std::string charset = AsciiLower(value.substr(start + 2, q1 - start - 2));
+        if (std::size_t star = charset.find('*'); star != std::string::npos) charset.resize(star);  // RFC 2231 language
+        char enc = static_cast<char>(value[q1 + 1] | 0x20);
+        std::string_view payload = value.substr(q2 + 1, end - q2 - 1);
+        std::string decoded;
+        if (enc == 'b') {
+            decoded = DecodeBase64(payload);
+        } else if (enc == 'q') {
+            for (std::size_t i = 0; i < payload.size(); ++i) {
+                char c = payload[i];
+                if (c == '_') {
+                    decoded.push_back(' ');
+                } else if (c == '=' && i + 2 < payload.size() + 0 && HexValue(payload[i + 1]) >= 0 &&
+                           HexValue(payload[i + 2]) >= 0) {
+                    decoded.push_back(static_cast<char>(HexValue(payload[i + 1]) * 16 + HexValue(payload[i + 2])));
+                    i += 2;
+                } else {
+                    decoded.push_back(c);
+                }
+            }
+        } else {
+            decoded = std::string(payload);
+        }
+        out.append(ToUtf8(decoded, charset));
+        pending_ws.clear();
+        last_was_word = true;
+        pos = end + 2;
+    }
+    return out;
+}
+
+Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
+    std::vector<HeaderField> fields;
+    std::size_t pos = 0;
+    std::string name;
+    std::string value;
+    auto flush = [&] {
+        if (!name.empty() && fields.size() < max_fields) {
+            fields.push_back({AsciiLower(name), DecodeEncodedWords(Unfold(value))});
+        }
+        name.clear();
+        value.clear();
+    };
+    while (pos < text.size()) {
+        std::size_t eol = text.find('\n', pos);
+        std::string_view line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+        pos = eol == std::string_view::npos ? text.size() : eol + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (StripWhitespace(line).empty()) {
+            if (!name.empty() || !fields.empty()) break;
+            continue;  // leading blank lines
+        }
+        if ((line[0] == ' ' || line[0] == '\t') && !name.empty()) {
+            if (value.size() < kMaxHeaderValueBytes) {
+                value.push_back('\n');
+                value.append(line);
+            }
+            continue;
+        }
+        std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0 || colon > 76) {
+            if (line.starts_with("From ") && fields.empty() && name.empty()) continue;  // mbox separator
+            flush();
+            continue;
+        }
+        std::string_view candidate = line.substr(0, colon);
+        bool valid =
+            std::all_of(candidate.begin(), candidate.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
+        if (!valid) {
+            flush();
+            continue;
+        }
+        flush();
+        name = std::string(candidate);
+        value = std::string(line.substr(colon + 1));
+    }
+    flush();
+    return Headers(std::move(fields));
+}
+
+namespace {
+
+struct Walker {
+    const MimeLimits& limits;
+    FlatMessage& out;
+    int entity_count = 0;
+    absl::Status status;
+
+    Headers ConvertHeaders(const mimetic::Header& header) {
+        std::vector<HeaderField> fields;
+        for (const mimetic::Field& f : header) {
+            if (fields.size() >= 512) break;
+            fields.push_back({AsciiLower(f.name()), DecodeEncodedWords(Unfold(f.value()))});
+        }
+        return Headers(std::move(fields));
+    }
+
+    static std::string DecodeBody(const std::string& raw, std::string_view transfer_encoding) {
+        std::string te = LowerString(transfer_encoding);
+        if (te == "base64") return DecodeBase64(raw);
+        if (te == "quoted-printable") return DecodeQuotedPrintable(raw);
+        return raw;
+    }
+
+    void Walk(const mimetic::MimeEntity& entity, int depth, int message_level, bool top) {
+        if (!status.ok()) return;
+        if (++entity_count > limits.max_parts) {
+            status = absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
+            return;
+        }
+        if (depth > limits.max_depth) {
+            status = absl::ResourceExhaustedError(StrCat("MIME nesting deeper than ", limits.max_depth));
+            return;
+        }
+        Headers headers = ConvertHeaders(entity.header());
+        if (top) out.headers = headers;
+        const mimetic::ContentType& ct = entity.header().contentType();
+        std::string type = AsciiLower(ct.type());
+        std::string subtype = AsciiLower(ct.subtype());
+        std::string content_type = type.empty() ? "text/plain" : StrCat(type, "/", subtype);
+        std::string charset = LowerString(ct.param("charset"));
+        const mimetic::Body& body = entity.body();
+        if (type == "multipart") {
+            // Broken multiparts keep their text in the preamble; keep it as a text part.
+            if (!StripWhitespace(body.preamble()).empty()) {
+                out.parts.push_back(
+                    {"text/plain", charset, ToUtf8(body.preamble(), charset), depth, message_level, {}});
+            }
+            for (const mimetic::MimeEntity* child : body.parts()) {
+                Walk(*child, depth + 1, message_level, false);
+            }
+            return;
+        }
+        if (content_type == "message/rfc822" || content_type == "message/global") {
+            if (!body.parts().empty()) {
+                const mimetic::MimeEntity* child = body.parts().front();
+                AttachedMessage attached;
+                attached.headers = ConvertHeaders(child->header());
+                std::size_t index = out.attached.size();
+                out.attached.push_back(std::move(attached));
+                std::size_t first_part = out.parts.size();
+                Walk(*child, depth + 1, message_level + 1, false);
+                // The attached message's first text part, for quoted headers of forwarded originals.
+                for (std::size_t i = first_part; i < out.parts.size() && index < out.attached.size(); ++i) {
+                    if (out.parts[i].content_type.starts_with("text/")) {
+                        out.attached[index].text = out.parts[i].body.substr(0, 64 * 1024);
+                        break;
+                    }
+                }
+            } else {
+                std::string raw = DecodeBody(body, headers.Get("content-transfer-encoding"));
+                out.attached.push_back({ParseHeaderBlock(raw), ""});
+            }
+            return;
+        }
+        std::string decoded = DecodeBody(body, headers.Get("content-transfer-encoding"));
+        if (type == "text" || type == "message") decoded = ToUtf8(decoded, charset);
+        if (content_type == "text/rfc822-headers" || content_type == "message/rfc822-headers" ||
+            content_type == "text/rfc822-header") {
+            out.attached.push_back({ParseHeaderBlock(decoded), ""});
+        }
+        out.parts.push_back({std::move(content_type), std::move(charset), std::move(decoded), depth, message_level,
+                             std::move(headers)});
+    }
+};
+
+}  // namespace
+
+absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeLimits& limits) {
+    FlatMessage flat;
+    try {
+        mimetic::MimeEntity entity(message.begin(), message.end());
+        Walker walker{limits, flat, 0, absl::OkStatus()};
+        walker.Walk(entity, 0, 0, true);
+        if (!walker.status.ok()) return walker.status;
+    } catch (const std::exception& e) {
+        return absl::InvalidArgumentError(StrCat("MIME parse failed: ", std::string_view(e.what())));
+    }
+    return flat;
+}
+
+}  // namespace rebound::bounce

@@ -1,0 +1,946 @@
+#include "services/bounce/parser.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "services/bounce/mime.h"
+#include "services/bounce/rules.h"
+#include "services/common/strings.h"
+
+namespace rebound::bounce {
+namespace {
+
+constexpr std::size_t kMaxDiagnosticBytes = 1000;
+constexpr std::size_t kMaxSectionBytes = 64 * 1024;
+constexpr std::size_t kMaxAddressBytes = 320;
+
+bool IsSpace(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+bool IsDigit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool IsAlnum(char c) {
+    return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+// Characters of the local part or domain of a plain address (no quoted local parts).
+bool IsAddressChar(char c) {
+    return IsAlnum(c) || c == '.' || c == '-' || c == '_' || c == '+' || c == '=' || c == '/' || c == '\'' ||
+           c == '&' || c == '%' || c == '!' || c == '#' || c == '$' || c == '*' || c == '?' || c == '^' || c == '`' ||
+           c == '{' || c == '|' || c == '}' || c == '~' || static_cast<unsigned char>(c) >= 0x80;
+}
+
+std::string Lower(std::string_view s) {
+    return AsciiLower(s);
+}
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+    return haystack.find(needle) != std::string_view::npos;
+}
+
+// Collapses whitespace and cuts at `max` bytes without splitting a UTF-8 sequence.
+std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes) {
+    std::string out;
+    bool space = false;
+    for (char c : text) {
+        if (IsSpace(c)) {
+            space = !out.empty();
+            continue;
+        }
+        if (out.size() >= max) break;
+        if (space) out.push_back(' ');
+        space = false;
+        out.push_back(c);
+    }
+    if (out.size() > max) out.resize(max);
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
+        out.pop_back();
+    if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
+    return out;
+}
+
+// An address found in text: [begin, end) of its characters.
+struct AddressSpan {
+    std::size_t begin = std::string_view::npos;
+    std::size_t end = 0;
+};
+
+bool ValidAddress(std::string_view a) {
+    std::size_t at = a.rfind('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 >= a.size() || a.size() > kMaxAddressBytes) return false;
+    std::string_view domain = a.substr(at + 1);
+    if (domain.find('.') == std::string_view::npos && domain != "localhost") return false;
+    if (domain.front() == '.' || domain.back() == '.' || domain.front() == '-') return false;
+    return std::all_of(domain.begin(), domain.end(), [](char c) {
+        return IsAlnum(c) || c == '.' || c == '-' || c == '[' || c == ']' || c == ':' ||
+               static_cast<unsigned char>(c) >= 0x80;
+    });
+}
+
+// Finds the first address at or after `from`.
+AddressSpan FindAddress(std::string_view text, std::size_t from = 0) {
+    std::size_t at = text.find('@', from);
+    while (at != std::string_view::npos) {
+        std::size_t b = at;
+        while (b > from && IsAddressChar(text[b - 1]))
+            --b;
+        std::size_t e = at + 1;
+        while (e < text.size() && (IsAlnum(text[e]) || text[e] == '.' || text[e] == '-' || text[e] == '_' ||
+                                   static_cast<unsigned char>(text[e]) >= 0x80)) {
+            ++e;
+        }
+        while (e > at + 1 && (text[e - 1] == '.' || text[e - 1] == '-'))
+            --e;
+        while (b < at && (text[b] == '.' || text[b] == '\'' || text[b] == '='))
+            ++b;
+        if (b < at && e > at + 1 && ValidAddress(text.substr(b, e - b))) return {b, e};
+        at = text.find('@', at + 1);
+    }
+    return {};
+}
+
+std::string NormalizeAddress(std::string_view a) {
+    std::string s = Lower(a);
+    if (s.size() > kMaxAddressBytes) s.resize(kMaxAddressBytes);
+    return s;
+}
+
+// First address of a header-like value ("rfc822; <a@b>", "Name <a@b>").
+std::string FirstAddress(std::string_view value) {
+    AddressSpan span = FindAddress(value);
+    if (span.begin == std::string_view::npos) return {};
+    return NormalizeAddress(value.substr(span.begin, span.end - span.begin));
+}
+
+std::vector<std::string> AllAddresses(std::string_view value, std::size_t max = 64) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (out.size() < max) {
+        AddressSpan span = FindAddress(value, pos);
+        if (span.begin == std::string_view::npos) break;
+        out.push_back(NormalizeAddress(value.substr(span.begin, span.end - span.begin)));
+        pos = span.end;
+    }
+    return out;
+}
+
+// Enhanced status code "d.ddd.ddd" with a class of 2, 4 or 5.
+std::string FindStatus(std::string_view text) {
+    for (std::size_t i = 0; i + 4 < text.size(); ++i) {
+        char c = text[i];
+        if ((c != '2' && c != '4' && c != '5') || text[i + 1] != '.') continue;
+        if (i > 0 && (IsDigit(text[i - 1]) || text[i - 1] == '.')) continue;
+        std::size_t j = i + 2;
+        std::size_t d1 = j;
+        while (j < text.size() && IsDigit(text[j]) && j - d1 < 3)
+            ++j;
+        if (j == d1 || j >= text.size() || text[j] != '.') continue;
+        std::size_t d2 = ++j;
+        while (j < text.size() && IsDigit(text[j]) && j - d2 < 3)
+            ++j;
+        if (j == d2) continue;
+        if (j < text.size() && (IsDigit(text[j]) || (text[j] == '.' && j + 1 < text.size() && IsDigit(text[j + 1])))) {
+            continue;
+        }
+        return std::string(text.substr(i, j - i));
+    }
+    return {};
+}
+
+// SMTP reply code: three digits starting with 2, 4 or 5, standing alone or followed by '-'.
+std::string FindReplyCode(std::string_view text) {
+    for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+        char c = text[i];
+        if (c != '2' && c != '4' && c != '5') continue;
+        if (!IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
+        if (text[i + 1] > '5') continue;
+        if (i > 0) {
+            char p = text[i - 1];
+            if (IsAlnum(p) || p == '.' || p == '-' || p == '_' || p == '/' || p == '=' || p == '@' || p == '+' ||
+                p == ',' || p == '%' || p == '$' || p == '#') {
+                continue;
+            }
+        }
+        std::size_t e = i + 3;
+        if (e < text.size()) {
+            char n = text[e];
+            if (!(n == ' ' || n == '-' || n == '\t' || n == '\n' || n == ')' || n == ']' || n == ';' || n == ','))
+                continue;
+            if (n == '-' && e + 1 < text.size() && !IsAlnum(text[e + 1])) continue;
+        }
+        std::string_view before = text.substr(i >= 6 ? i - 6 : 0, i >= 6 ? 6 : i);
+        std::string lb = Lower(before);
+        if (Contains(lb, "port") || Contains(lb, "id=") || Contains(lb, "size")) continue;
+        return std::string(text.substr(i, 3));
+    }
+    return {};
+}
+
+std::string FindCommand(std::string_view lower) {
+    struct Probe {
+        std::string_view needle;
+        std::string_view command;
+    };
+    static constexpr std::array<Probe, 16> kProbes{{
+        {"in reply to rcpt to", "RCPT"},
+        {"after rcpt to", "RCPT"},
+        {">>> rcpt to", "RCPT"},
+        {"in reply to end of data", "DATA"},
+        {"after end of data", "DATA"},
+        {"in reply to data", "DATA"},
+        {">>> data", "DATA"},
+        {"after data", "DATA"},
+        {"in reply to mail from", "MAIL"},
+        {"after mail from", "MAIL"},
+        {">>> mail from", "MAIL"},
+        {"in reply to ehlo", "EHLO"},
+        {"in reply to helo", "HELO"},
+        {"after ehlo", "EHLO"},
+        {"after helo", "HELO"},
+        {"after initial connection", "CONN"},
+    }};
+    std::size_t best = std::string_view::npos;
+    std::string_view command;
+    for (const Probe& p : kProbes) {
+        std::size_t at = lower.find(p.needle);
+        if (at != std::string_view::npos && (best == std::string_view::npos || at < best)) {
+            best = at;
+            command = p.command;
+        }
+    }
+    return std::string(command);
+}
+
+std::vector<std::string_view> Lines(std::string_view text) {
+    std::vector<std::string_view> lines;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string_view::npos) eol = text.size();
+        std::string_view line = text.substr(pos, eol - pos);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        lines.push_back(line);
+        pos = eol + 1;
+    }
+    return lines;
+}
+
+// Splits a DSN body into blocks separated by blank lines.
+std::vector<std::string_view> Blocks(std::string_view text) {
+    std::vector<std::string_view> blocks;
+    std::size_t start = std::string_view::npos;
+    std::size_t pos = 0;
+    std::size_t last_end = 0;
+    while (pos <= text.size()) {
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string_view::npos) eol = text.size();
+        std::string_view line = text.substr(pos, eol - pos);
+        if (StripWhitespace(line).empty()) {
+            if (start != std::string_view::npos) {
+                blocks.push_back(text.substr(start, last_end - start));
+                start = std::string_view::npos;
+            }
+        } else {
+            if (start == std::string_view::npos) start = pos;
+            last_end = eol;
+        }
+        pos = eol + 1;
+    }
+    if (start != std::string_view::npos) blocks.push_back(text.substr(start, last_end - start));
+    return blocks;
+}
+
+// "dns; mx.example.com" -> "mx.example.com"
+std::string AfterType(std::string_view value) {
+    std::size_t semi = value.find(';');
+    std::string_view v = semi == std::string_view::npos ? value : value.substr(semi + 1);
+    v = StripWhitespace(v);
+    if (!v.empty() && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
+    return std::string(v.substr(0, std::min<std::size_t>(v.size(), 255)));
+}
+
+// Working state for one recipient before classification.
+struct Draft {
+    Record record;
+    std::string format_reason;
+    std::string format_rule;
+};
+
+struct Context {
+    const Limits& limits;
+    const RuleSet& rules;
+    FlatMessage flat;
+    Report report;
+    std::string bounce_from;  // lower-case address of the bounce's sender
+    std::string bounce_to;    // lower-case address of the bounce's recipient (the original sender)
+};
+
+// ---------------------------------------------------------------------------------------------
+// Text sections
+
+constexpr std::string_view kOriginalMarkers[] = {
+    "------ this is a copy of the message",
+    "--- below this line is a copy of the message",
+    "----- original message",
+    "-----original message-----",
+    "------- returned message",
+    "----- returned message",
+    "--- returned message",
+    "original message follows",
+    "----- unsent message below",
+    "----- message header follows",
+    "------ original message",
+    "--- the header of the original message",
+    "------ the header of the original message",
+    "the original message was received at",
+    "the headers of your message",
+    "your message reads (in part)",
+    "-------- original message",
+    "----- the following is a copy of",
+    "------------- original message header",
+    "the message you sent",
+    "--- original message",
+    "----- original message header",
+    "original message header",
+    "this is a copy of the headers that were received",
+    "content-type: message/rfc822",
+    "content-type: text/rfc822-headers",
+};
+
+// The part of a bounce text before the copy of the original message.
+std::string_view ErrorSection(std::string_view text) {
+    std::string lower = Lower(text.substr(0, std::min(text.size(), kMaxSectionBytes)));
+    std::size_t cut = lower.size();
+    for (std::string_view marker : kOriginalMarkers) {
+        std::size_t at = lower.find(marker);
+        while (at != std::string::npos) {
+            // Only at the start of a line (after optional blanks or dashes).
+            std::size_t ls = lower.rfind('\n', at);
+            ls = ls == std::string::npos ? 0 : ls + 1;
+            bool line_start = true;
+            for (std::size_t i = ls; i < at; ++i) {
+                if (!IsSpace(lower[i]) && lower[i] != '-' && lower[i] != '=' && lower[i] != '>' && lower[i] != '*') {
+                    line_start = false;
+                    break;
+                }
+            }
+            if (line_start) {
+                cut = std::min(cut, ls);
+                break;
+            }
+            at = lower.find(marker, at + 1);
+        }
+    }
+    return text.substr(0, cut);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RFC 3464
+
+void FillFromDiagnostic(Record& r) {
+    std::string_view d = r.diagnostic;
+    if (r.reply_code.empty()) r.reply_code = FindReplyCode(d);
+    std::string in_text = FindStatus(d);
+    if (r.status.empty()) {
+        r.status = in_text;
+    } else if (!in_text.empty() && in_text != r.status && r.status.size() >= 5 && r.status.substr(1) == ".0.0" &&
+               in_text[0] == r.status[0]) {
+        r.status = in_text;  // "Status: 5.0.0" with a more precise code in the text
+    }
+    if (r.smtp_command.empty()) r.smtp_command = FindCommand(Lower(d));
+}
+
+bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>& drafts) {
+    std::vector<std::string_view> blocks = Blocks(body.substr(0, std::min(body.size(), kMaxSectionBytes)));
+    Headers per_message;
+    bool found = false;
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+        Headers h = ParseHeaderBlock(blocks[b]);
+        bool is_recipient = h.Has("final-recipient") || h.Has("original-recipient") || h.Has("x-actual-recipient");
+        if (!is_recipient) {
+            if (b == 0 || per_message.empty()) per_message = h;
+            continue;
+        }
+        if (b == 0) per_message = h;
+        if (static_cast<int>(drafts.size()) >= ctx.limits.max_records) break;
+        Draft d;
+        Record& r = d.record;
+        r.kind = "dsn";
+        r.recipient = FirstAddress(h.Get("final-recipient"));
+        r.original_recipient = FirstAddress(h.Get("original-recipient"));
+        if (r.recipient.empty()) r.recipient = r.original_recipient;
+        if (r.recipient.empty()) r.recipient = FirstAddress(h.Get("x-actual-recipient"));
+        r.action = Lower(StripWhitespace(h.Get("action")));
+        if (std::size_t sp = r.action.find_first_of(" ("); sp != std::string::npos) r.action.resize(sp);
+        r.status = FindStatus(h.Get("status"));
+        std::string_view diag = h.Get("diagnostic-code");
+        if (std::size_t semi = diag.find(';'); semi != std::string_view::npos && semi < 20) {
+            r.diagnostic_type = Lower(StripWhitespace(diag.substr(0, semi)));
+            diag = diag.substr(semi + 1);
+        }
+        r.diagnostic = Squeeze(diag);
+        r.remote_mta = AfterType(h.Get("remote-mta"));
+        r.reporting_mta = AfterType(per_message.Get("reporting-mta"));
+        if (h.Has("last-attempt-date")) r.last_attempt_date = std::string(StripWhitespace(h.Get("last-attempt-date")));
+        std::string_view x_status = h.Get("x-postfix-sender");
+        (void)x_status;
+        FillFromDiagnostic(r);
+        drafts.push_back(std::move(d));
+        found = true;
+    }
+    if (ctx.report.reporting_mta.empty()) ctx.report.reporting_mta = AfterType(per_message.Get("reporting-mta"));
+    if (ctx.report.arrival_date.empty()) {
+        ctx.report.arrival_date = std::string(StripWhitespace(per_message.Get("arrival-date")));
+    }
+    return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Non-standard bounces: recipients and their error text from the human-readable part.
+
+struct Mention {
+    std::string address;
+    std::size_t line;
+};
+
+bool IsSenderLike(const Context& ctx, std::string_view address) {
+    if (address == ctx.bounce_from) return true;
+    std::string_view local = address.substr(0, address.find('@'));
+    return local == "mailer-daemon" || local == "postmaster" || local == "mailerdaemon";
+}
+
+// Recipient mentions in the lines of a bounce text: "<a@b>:", "a@b" alone, "a@b... text",
+// "RCPT TO:<a@b>", and "a@b: text".
+std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::string_view>& lines) {
+    std::vector<Mention> mentions;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        std::string_view raw = lines[i];
+        std::string_view t = StripWhitespace(raw);
+        if (t.empty()) continue;
+        std::string lower = Lower(t);
+        std::string address;
+        if (std::size_t at = lower.find("rcpt to:"); at != std::string::npos) {
+            address = FirstAddress(t.substr(at + 8));
+        }
+        if (address.empty()) {
+            std::string_view u = t;
+            while (!u.empty() && (u.front() == '>' || u.front() == '*' || u.front() == '-' || u.front() == '"' ||
+                                  u.front() == '\'' || u.front() == ' ')) {
+                u.remove_prefix(1);
+            }
+            bool bracket = !u.empty() && u.front() == '<';
+            if (bracket) u.remove_prefix(1);
+            AddressSpan span = FindAddress(u);
+            if (span.begin == 0) {
+                std::string_view rest = u.substr(span.end);
+                if (bracket && !rest.empty() && rest.front() == '>') rest.remove_prefix(1);
+                if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) rest.remove_prefix(1);
+                rest = StripWhitespace(rest);
+                bool ok = rest.empty() || rest.front() == ':' || rest.starts_with("...") || rest.front() == '(' ||
+                          rest.front() == ',' || rest.front() == ';' || (bracket && rest.front() != '@') ||
+                          StartsWithIgnoreCase(rest, "on ") || rest.front() == '<' || rest.front() == '[';
+                bool indented = raw.size() > t.size() && (raw.front() == ' ' || raw.front() == '\t');
+                if (ok || indented) address = NormalizeAddress(u.substr(span.begin, span.end - span.begin));
+            }
+        }
+        if (address.empty()) continue;
+        if (IsSenderLike(ctx, address) || address == ctx.bounce_to) continue;
+        mentions.push_back({std::move(address), i});
+    }
+    return mentions;
+}
+
+std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
+    std::vector<Draft> drafts;
+    std::string_view section = ErrorSection(text);
+    std::vector<std::string_view> lines = Lines(section);
+    std::vector<Mention> mentions = FindMentions(ctx, lines);
+    std::vector<std::string> failed = AllAddresses(ctx.flat.headers.Get("x-failed-recipients"));
+    if (!failed.empty()) {
+        std::vector<Mention> kept;
+        for (Mention& m : mentions) {
+            if (std::find(failed.begin(), failed.end(), m.address) != failed.end()) kept.push_back(std::move(m));
+        }
+        mentions = std::move(kept);
+    }
+    // Group consecutive mentions of the same address; each recipient's text runs to the next
+    // mention of a different address.
+    std::vector<std::pair<std::string, std::string>> found;  // address, diagnostic
+    for (std::size_t k = 0; k < mentions.size(); ++k) {
+        std::size_t end_line = lines.size();
+        for (std::size_t n = k + 1; n < mentions.size(); ++n) {
+            if (mentions[n].address != mentions[k].address) {
+                end_line = mentions[n].line;
+                break;
+            }
+        }
+        std::string diag;
+        for (std::size_t l = mentions[k].line; l < end_line && diag.size() < 4 * kMaxDiagnosticBytes; ++l) {
+            diag.append(lines[l]);
+            diag.push_back(' ');
+        }
+        auto existing =
+            std::find_if(found.begin(), found.end(), [&](const auto& p) { return p.first == mentions[k].address; });
+        if (existing == found.end()) {
+            found.emplace_back(mentions[k].address, std::move(diag));
+        }
+        // Skip the other mentions of the same address in this run.
+        while (k + 1 < mentions.size() && mentions[k + 1].address == mentions[k].address)
+            ++k;
+    }
+    for (const std::string& f : failed) {
+        if (std::none_of(found.begin(), found.end(), [&](const auto& p) { return p.first == f; })) {
+            found.emplace_back(f, std::string(section.substr(0, 4 * kMaxDiagnosticBytes)));
+        }
+    }
+    // One recipient and its error text above it (e.g. "550 5.1.1 ..." then "<a@b>").
+    if (found.size() == 1 && FindReplyCode(found[0].second).empty() && FindStatus(found[0].second).empty()) {
+        found[0].second = std::string(section.substr(0, 4 * kMaxDiagnosticBytes));
+    }
+    for (auto& [address, diag] : found) {
+        if (static_cast<int>(drafts.size()) >= ctx.limits.max_records) break;
+        Draft d;
+        d.record.kind = "nonstandard";
+        d.record.recipient = address;
+        d.record.diagnostic = Squeeze(diag);
+        FillFromDiagnostic(d.record);
+        drafts.push_back(std::move(d));
+    }
+    return drafts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Detection helpers
+
+bool LooksLikeBounce(const Context& ctx) {
+    const Headers& h = ctx.flat.headers;
+    if (h.Has("x-failed-recipients")) return true;
+    std::string from = Lower(h.Get("from"));
+    constexpr std::string_view kFromMarks[] = {
+        "mailer-daemon", "postmaster",         "mail delivery", "mailerdaemon", "mail administrator",
+        "mail system",   "delivery subsystem", "mailer daemon", "mdaemon",      "mail router"};
+    for (std::string_view m : kFromMarks) {
+        if (Contains(from, m)) return true;
+    }
+    std::string subject = Lower(h.Get("subject"));
+    constexpr std::string_view kSubjectMarks[] = {
+        "undeliver",         "delivery fail",         "delivery status",    "returned mail",     "mail delivery",
+        "failure notice",    "delivery failure",      "non remis",          "nondeliverable",    "non-deliverable",
+        "not be delivered",  "could not deliver",     "returned to sender", "delivery problem",  "bounce",
+        "could not send",    "not delivered",         "unzustellbar",       "delivery error",    "mail failure",
+        "unable to deliver", "delivery notification", "rejected",           "error sending",     "warning: message",
+        "undelivered",       "nicht zustellbar",      "mail error",         "failed delivery",   "message status",
+        "permanent error",   "delivery report",       "returned message",   "mail system error", "notification"};
+    for (std::string_view m : kSubjectMarks) {
+        if (Contains(subject, m)) return true;
+    }
+    std::string ct = Lower(h.Get("content-type"));
+    return Contains(ct, "multipart/report");
+}
+
+// RFC 3834 and vendor auto-reply markers; subjects in several languages.
+bool IsAutoReply(const Headers& h) {
+    std::string from = Lower(h.Get("from"));
+    for (std::string_view m : {"root@", "postmaster@", "mailer-daemon@"}) {
+        if (Contains(from, m)) return false;
+    }
+    std::string subject = Lower(StripWhitespace(h.Get("subject")));
+    for (std::string_view m : {"security information for", "mail failure -"}) {
+        if (Contains(subject, m)) return false;
+    }
+    std::string auto_submitted = Lower(StripWhitespace(h.Get("auto-submitted")));
+    if (auto_submitted.starts_with("auto-replied") || auto_submitted.starts_with("auto-generated") ||
+        auto_submitted.starts_with("auto-notified")) {
+        return true;
+    }
+    std::string suppress = Lower(h.Get("x-auto-response-suppress"));
+    if (Contains(suppress, "oof") || Contains(suppress, "autoreply")) return true;
+    if (EqualsIgnoreCase(StripWhitespace(h.Get("x-apple-action")), "vacation")) return true;
+    if (EqualsIgnoreCase(StripWhitespace(h.Get("precedence")), "auto_reply")) return true;
+    if (h.Has("x-autoreply") || h.Has("x-autorespond") || h.Has("x-autoresponder")) return true;
+    constexpr std::string_view kSubjects[] = {
+        "auto:",
+        "auto response",
+        "autoresponse",
+        "auto reply",
+        "autoreply",
+        "automatic reply",
+        "automatic response",
+        "automated reply",
+        "out of office",
+        "out of the office",
+        "away from",
+        "away until",
+        "on vacation",
+        "vacation reply",
+        "abwesenheitsnotiz",
+        "automatische antwort",
+        "afwezig",
+        "automatisch antwoord",
+        "r\xc3\xa9ponse automatique",
+        "reponse automatique",
+        "absence du bureau",
+        "ofis d\xc4\xb1\xc5\x9f\xc4\xb1nda",
+        "otomatik yan\xc4\xb1t",
+        "risposta automatica",
+        "fuori ufficio",
+        "respuesta autom\xc3\xa1tica",
+        "fuera de la oficina",
+        "resposta autom\xc3\xa1tica",
+        "fora do escrit\xc3\xb3rio",
+        "automatyczna odpowied\xc5\xba",
+        "autosvar",
+        "automaattinen vastaus",
+        "\xe8\x87\xaa\xe5\x8b\x95\xe5\xbf\x9c\xe7\xad\x94",                          // 自動応答
+        "\xe8\x87\xaa\xe5\x8a\xa8\xe5\x9b\x9e\xe5\xa4\x8d",                          // 自动回复
+        "\xd0\xb0\xd0\xb2\xd1\x82\xd0\xbe\xd0\xbe\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82",  // автоответ
+    };
+    for (std::string_view m : kSubjects) {
+        if (Contains(subject, m)) return true;
+    }
+    return false;
+}
+
+std::string FirstTextBody(const FlatMessage& flat, bool any_level = false) {
+    for (const MimePart& p : flat.parts) {
+        if (p.message_level > 0 && !any_level) continue;
+        if (p.content_type == "text/plain") return p.body;
+    }
+    for (const MimePart& p : flat.parts) {
+        if (p.message_level > 0 && !any_level) continue;
+        if (p.content_type == "text/html") {
+            // Strip tags for a readable diagnostic.
+            std::string out;
+            bool tag = false;
+            for (char c : p.body) {
+                if (c == '<') {
+                    tag = true;
+                } else if (c == '>') {
+                    tag = false;
+                    out.push_back(' ');
+                } else if (!tag) {
+                    out.push_back(c);
+                }
+            }
+            return out;
+        }
+    }
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Original message
+
+void CollectCandidates(const Headers& h, OriginalMessage& o) {
+    auto add = [&](std::string_view value) {
+        for (std::string& a : AllAddresses(value, 16)) {
+            if (o.candidate_addresses.size() >= 64) return;
+            if (std::find(o.candidate_addresses.begin(), o.candidate_addresses.end(), a) ==
+                o.candidate_addresses.end()) {
+                o.candidate_addresses.push_back(std::move(a));
+            }
+        }
+    };
+    for (const HeaderField& f : h.fields()) {
+        if (f.name == "return-path" || f.name == "errors-to" || f.name == "sender" || f.name == "from" ||
+            f.name == "to" || f.name == "reply-to" || f.name == "list-unsubscribe" || f.name.starts_with("x-")) {
+            add(f.value);
+        }
+    }
+}
+
+std::optional<OriginalMessage> FindOriginal(const Context& ctx, std::string_view quoted_text) {
+    Headers headers;
+    for (const AttachedMessage& a : ctx.flat.attached) {
+        if (!a.headers.empty()) {
+            headers = a.headers;
+            break;
+        }
+    }
+    if (headers.empty() && !quoted_text.empty()) {
+        // A copy of the original quoted in the bounce text: the header block after the marker.
+        std::string_view error = ErrorSection(quoted_text);
+        std::string_view rest = quoted_text.substr(error.size());
+        std::size_t nl = rest.find('\n');
+        if (nl != std::string_view::npos) rest.remove_prefix(nl + 1);
+        Headers h = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)));
+        if (h.Has("to") || h.Has("message-id") || h.Has("from")) headers = std::move(h);
+    }
+    if (headers.empty()) return std::nullopt;
+    OriginalMessage o;
+    o.message_id = std::string(StripWhitespace(headers.Get("message-id")).substr(0, 998));
+    o.to = std::string(headers.Get("to").substr(0, 998));
+    o.from = std::string(headers.Get("from").substr(0, 998));
+    o.subject = std::string(headers.Get("subject").substr(0, 998));
+    o.return_path = FirstAddress(headers.Get("return-path"));
+    CollectCandidates(headers, o);
+    return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
+    std::vector<Draft> drafts;
+    Headers h = ParseHeaderBlock(report.body);
+    Draft d;
+    Record& r = d.record;
+    r.kind = "arf";
+    r.feedback_type = Lower(StripWhitespace(h.Get("feedback-type")));
+    if (r.feedback_type.empty()) r.feedback_type = "abuse";
+    r.recipient = FirstAddress(h.Get("original-rcpt-to"));
+    if (r.recipient.empty()) r.recipient = FirstAddress(h.Get("removal-recipient"));
+    if (r.recipient.empty()) {
+        for (const AttachedMessage& a : ctx.flat.attached) {
+            r.recipient = FirstAddress(a.headers.Get("to"));
+            if (!r.recipient.empty()) break;
+        }
+    }
+    r.reporting_mta = AfterType(h.Get("reporting-mta"));
+    r.diagnostic = Squeeze(FirstTextBody(ctx.flat), 200);
+    d.format_reason = "feedback";
+    d.format_rule = "arf.feedback-report";
+    drafts.push_back(std::move(d));
+    return drafts;
+}
+
+std::vector<Draft> ParseJmrp(Context& ctx) {
+    // Microsoft JMRP: the complaint carries the original with X-HmXmrOriginalRecipient.
+    std::vector<Draft> drafts;
+    for (const AttachedMessage& a : ctx.flat.attached) {
+        std::string rcpt = FirstAddress(a.headers.Get("x-hmxmroriginalrecipient"));
+        if (rcpt.empty()) continue;
+        Draft d;
+        d.record.kind = "arf";
+        d.record.feedback_type = "abuse";
+        d.record.recipient = rcpt;
+        d.format_reason = "feedback";
+        d.format_rule = "arf.jmrp";
+        drafts.push_back(std::move(d));
+        break;
+    }
+    return drafts;
+}
+
+void Finish(Context& ctx, std::vector<Draft>& drafts) {
+    for (Draft& d : drafts) {
+        Record& r = d.record;
+        if (r.reporting_mta.empty()) r.reporting_mta = ctx.report.reporting_mta;
+        if (r.remote_mta.empty()) {
+            // "host mx.example.com[192.0.2.1] said:" / "while talking to mx.example.com."
+            std::string lower = Lower(r.diagnostic);
+            for (std::string_view marker : {"host ", "while talking to ", "remote host "}) {
+                std::size_t at = lower.find(marker);
+                if (at == std::string::npos) continue;
+                std::size_t b = at + marker.size();
+                std::size_t e = b;
+                while (e < lower.size() && (IsAlnum(lower[e]) || lower[e] == '.' || lower[e] == '-'))
+                    ++e;
+                std::string_view host = std::string_view(lower).substr(b, e - b);
+                if (host.find('.') != std::string_view::npos && host.size() > 3) {
+                    while (!host.empty() && host.back() == '.')
+                        host.remove_suffix(1);
+                    r.remote_mta = std::string(host);
+                    break;
+                }
+            }
+        }
+        ClassifyInput in;
+        in.status = r.status;
+        in.reply_code = r.reply_code;
+        in.diagnostic = r.diagnostic;
+        in.action = r.action;
+        in.diagnostic_type = r.diagnostic_type;
+        in.smtp_command = r.smtp_command;
+        in.remote_host = r.remote_mta;
+        in.format_reason = d.format_reason;
+        in.format_rule = d.format_rule;
+        Decision decision = ctx.rules.Classify(in);
+        r.text_reason = decision.reason;
+        r.reason = decision.reason;
+        r.rule_id = decision.rule_id;
+        if (r.kind == "dsn" && r.reason != "feedback" && r.reason != "vacation") {
+            if (r.action == "delayed") {
+                r.reason = "delayed";
+                r.rule_id = StrCat("action.delayed/", decision.rule_id);
+            } else if (r.action == "delivered" || r.action == "relayed" || r.action == "expanded") {
+                r.reason = "delivered";
+                r.rule_id = StrCat("action.", r.action);
+            }
+        }
+        const Outcome* outcome = ctx.rules.FindOutcome(r.reason);
+        if (outcome != nullptr) {
+            r.bounce_class = outcome->bounce_class;
+            r.disposition = outcome->disposition;
+            bool permanent = r.status.starts_with("5") || (r.status.empty() && r.reply_code.starts_with("5")) ||
+                             (r.status.empty() && r.reply_code.empty());
+            r.hard_bounce = outcome->hard == "yes" || (outcome->hard == "permanent" && permanent);
+            if (r.status.empty() && outcome->pseudo_status != "000") {
+                bool temporary = r.reply_code.starts_with("4") || r.action == "delayed";
+                r.status = StrCat(temporary ? "4" : "5", ".0.", outcome->pseudo_status);
+            }
+        }
+        if (r.reason == "delivered" || r.reason == "vacation" || r.reason == "feedback" || r.reason == "delayed") {
+            r.hard_bounce = false;
+        }
+        ctx.report.records.push_back(std::move(r));
+    }
+}
+
+absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
+    std::size_t pos = 0;
+    if (text.starts_with("From ")) {
+        std::size_t nl = text.find('\n');
+        pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    }
+    while (pos < text.size() && (text[pos] == '\n'))
+        ++pos;
+    std::size_t eol = text.find('\n', pos);
+    std::string_view first = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    std::size_t colon = first.find(':');
+    if (first.empty() || colon == std::string_view::npos || colon == 0 || colon > 76 ||
+        !std::all_of(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(colon),
+                     [](char c) { return c > 32 && c < 127; })) {
+        return absl::InvalidArgumentError("not an email message: no header field at the start");
+    }
+    std::size_t header_end = text.find("\n\n", pos);
+    std::size_t header_size = header_end == std::string_view::npos ? text.size() - pos : header_end - pos;
+    if (header_size > limits.max_header_bytes) {
+        return absl::ResourceExhaustedError(StrCat("header larger than ", limits.max_header_bytes, " bytes"));
+    }
+    return absl::OkStatus();
+}
+
+// Entities nest only through Content-Type fields, so their count bounds both the number of
+// parts and the depth mimetic's recursive parser can reach.
+absl::Status CheckEntityCount(std::string_view text, const Limits& limits) {
+    int count = 0;
+    std::size_t pos = 0;
+    while ((pos = text.find(':', pos)) != std::string_view::npos) {
+        if (pos >= 12) {
+            std::string_view name = text.substr(pos - 12, 12);
+            if (EqualsIgnoreCase(name, "content-type") && (pos == 12 || text[pos - 13] == '\n')) {
+                if (++count > limits.max_parts) {
+                    return absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
+                }
+            }
+        }
+        ++pos;
+    }
+    return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string_view RulesVersion() {
+    return RuleSet::Builtin().version();
+}
+
+absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits) {
+    if (raw_message.size() > limits.max_message_bytes) {
+        return absl::ResourceExhaustedError(StrCat("message larger than ", limits.max_message_bytes, " bytes"));
+    }
+    // LF and CRLF input give identical results: work on LF only.
+    std::string text;
+    text.reserve(raw_message.size());
+    for (std::size_t i = 0; i < raw_message.size(); ++i) {
+        if (raw_message[i] == '\r' && i + 1 < raw_message.size() && raw_message[i + 1] == '\n') continue;
+        text.push_back(raw_message[i]);
+    }
+    if (absl::Status s = CheckIsMessage(text, limits); !s.ok()) return s;
+    if (absl::Status s = CheckEntityCount(text, limits); !s.ok()) return s;
+
+    absl::StatusOr<FlatMessage> flat = FlattenMessage(text, {limits.max_depth, limits.max_parts});
+    if (!flat.ok()) return flat.status();
+    Context ctx{limits, RuleSet::Builtin(), std::move(*flat), {}, {}, {}};
+    ctx.report.rules_version = std::string(ctx.rules.version());
+    ctx.bounce_from = FirstAddress(ctx.flat.headers.Get("from"));
+    ctx.bounce_to = FirstAddress(ctx.flat.headers.Get("to"));
+
+    std::vector<Draft> drafts;
+    std::string body_text = FirstTextBody(ctx.flat);
+    // 1. Complaints.
+    for (const MimePart& p : ctx.flat.parts) {
+        if (p.content_type == "message/feedback-report" && p.message_level == 0) {
+            drafts = ParseArf(ctx, p);
+            break;
+        }
+    }
+    if (drafts.empty()) drafts = ParseJmrp(ctx);
+    // 2. RFC 3464 delivery status notifications.
+    if (drafts.empty()) {
+        for (const MimePart& p : ctx.flat.parts) {
+            if (p.message_level > 0) continue;
+            if (p.content_type == "message/delivery-status" || p.content_type == "message/global-delivery-status" ||
+                p.content_type == "text/delivery-status") {
+                ParseDeliveryStatus(ctx, p.body, drafts);
+            }
+        }
+        if (!drafts.empty()) {
+            // Missing diagnostics: take the recipient's paragraph from the human-readable part.
+            std::vector<Draft> text_drafts;
+            bool text_parsed = false;
+            for (Draft& d : drafts) {
+                if (!d.record.diagnostic.empty() && !d.record.status.empty()) continue;
+                if (!text_parsed) {
+                    text_drafts = ParseNonStandard(ctx, body_text);
+                    text_parsed = true;
+                }
+                for (const Draft& t : text_drafts) {
+                    if (t.record.recipient != d.record.recipient && text_drafts.size() != 1) continue;
+                    if (d.record.diagnostic.empty()) d.record.diagnostic = t.record.diagnostic;
+                    FillFromDiagnostic(d.record);
+                    break;
+                }
+            }
+        }
+    }
+    // 3. Non-standard bounces (text, sometimes with DSN fields inline).
+    if (drafts.empty() && LooksLikeBounce(ctx)) {
+        std::string lower_body = Lower(body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes)));
+        if (Contains(lower_body, "final-recipient:") || Contains(lower_body, "original-recipient:")) {
+            std::size_t at = lower_body.find("reporting-mta:");
+            if (at == std::string::npos) at = lower_body.find("original-recipient:");
+            if (at == std::string::npos || at > lower_body.find("final-recipient:"))
+                at = lower_body.find("final-recipient:");
+            std::size_t ls = lower_body.rfind('\n', at);
+            ParseDeliveryStatus(ctx, std::string_view(body_text).substr(ls == std::string::npos ? 0 : ls + 1), drafts);
+            for (Draft& d : drafts)
+                d.record.kind = "nonstandard";
+        }
+        if (drafts.empty()) drafts = ParseNonStandard(ctx, body_text);
+        if (drafts.empty()) {
+            // Fall back to the To: of the returned original.
+            for (const AttachedMessage& a : ctx.flat.attached) {
+                std::string to = FirstAddress(a.headers.Get("to"));
+                if (to.empty()) continue;
+                Draft d;
+                d.record.kind = "nonstandard";
+                d.record.recipient = to;
+                d.record.diagnostic = Squeeze(ErrorSection(body_text));
+                FillFromDiagnostic(d.record);
+                drafts.push_back(std::move(d));
+                break;
+            }
+        }
+    }
+    // 4. Auto-replies.
+    if (drafts.empty() && IsAutoReply(ctx.flat.headers)) {
+        std::string from = FirstAddress(ctx.flat.headers.Get("from"));
+        if (from.empty()) from = FirstAddress(ctx.flat.headers.Get("return-path"));
+        if (!from.empty()) {
+            Draft d;
+            d.record.kind = "autoreply";
+            d.record.recipient = from;
+            d.record.diagnostic = Squeeze(body_text, 200);
+            d.format_reason = "vacation";
+            d.format_rule = "autoreply.rfc3834";
+            drafts.push_back(std::move(d));
+        }
+    }
+    ctx.report.original = FindOriginal(ctx, body_text);
+    Finish(ctx, drafts);
+    return std::move(ctx.report);
+}
+
+}  // namespace rebound::bounce

@@ -1,0 +1,86 @@
+#pragma once
+// Classification rules: data compiled into the binary from services/bounce/rules.txt.
+// The engine follows the order the file gives; see the header of rules.txt for the format.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace rebound::bounce {
+
+struct Outcome {
+    std::string reason;
+    int bounce_class = 1;
+    std::string disposition = "undetermined";
+    // "yes": always hard; "permanent": hard when the failure is permanent (5xx); "no".
+    std::string hard = "no";
+    std::string pseudo_status;  // Detail code used when the message gave no status, e.g. "911".
+};
+
+// What the classifier looks at for one recipient.
+struct ClassifyInput {
+    std::string_view status;           // "5.1.1" or ""
+    std::string_view reply_code;       // "550" or ""
+    std::string_view diagnostic;       // free text, any case
+    std::string_view action;           // lower-case DSN action or ""
+    std::string_view diagnostic_type;  // lower-case "smtp", "x-unix", ... or ""
+    std::string_view smtp_command;     // upper-case "RCPT", "DATA", "EHLO", ... or ""
+    std::string_view remote_host;      // remote MTA host name or ""
+    std::string_view format_reason;    // a reason the message format itself states, or ""
+    std::string_view format_rule;      // id for format_reason
+};
+
+struct Decision {
+    std::string reason;
+    std::string rule_id;
+    const Outcome* outcome = nullptr;
+};
+
+class RuleSet {
+  public:
+    // Parses the rules text; INVALID_ARGUMENT with the line number on a malformed line.
+    static absl::StatusOr<std::unique_ptr<RuleSet>> Parse(std::string_view text);
+    // The rules compiled into the binary (parsed once; aborts if they are malformed, which a
+    // unit test rules out).
+    static const RuleSet& Builtin();
+
+    Decision Classify(const ClassifyInput& input) const;
+    // Reason for free text alone (used for format-level hints), "" if nothing matches.
+    std::string MatchText(std::string_view reason, std::string_view lower_text) const;
+    const Outcome* FindOutcome(std::string_view reason) const;
+    std::string_view version() const { return version_; }
+    // The reason the exact status code maps to, "" if none.
+    std::string_view StatusReason(std::string_view status, std::string* rule_id = nullptr) const;
+
+    struct TextRule {
+        std::string id;
+        std::string reason;
+        std::string host;  // only for host rules: a substring of the remote host
+        std::vector<std::string> pieces;
+    };
+    struct StatusRule {
+        std::string id;
+        std::string code;
+        std::string reason;
+    };
+
+  private:
+    bool TextMatches(std::string_view reason, std::string_view lower_text, std::string* rule_id) const;
+
+    std::string version_;
+    std::vector<Outcome> outcomes_;
+    std::vector<StatusRule> status_rules_;
+    std::vector<TextRule> text_rules_;
+    std::vector<TextRule> host_rules_;
+    std::vector<std::string> primary_order_;
+    std::vector<std::string> secondary_order_;
+    std::vector<std::string> retry_reasons_;
+};
+
+// True if every piece occurs in `text` in order (pieces are lower-case literals).
+bool PiecesMatch(std::string_view text, const std::vector<std::string>& pieces);
+
+}  // namespace rebound::bounce
