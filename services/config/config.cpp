@@ -247,9 +247,11 @@ absl::Status Validate(const Config& c) {
             return absl::InvalidArgumentError("envelope.master_key: must be at least 32 bytes (64 hex digits)");
         }
     }
-    if (c.envelope.prefix.size() > 16 ||
+    // 6 = 64 octets of a local part (RFC 5321) minus the longest token (58 characters);
+    // envelope::kMaxPrefixLength, which this library cannot include.
+    if (c.envelope.prefix.size() > 6 ||
         c.envelope.prefix.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos) {
-        return absl::InvalidArgumentError("envelope.prefix: at most 16 characters of a-z, 0-9, '-', '_' and '.'");
+        return absl::InvalidArgumentError("envelope.prefix: at most 6 characters of a-z, 0-9, '-', '_' and '.'");
     }
     return absl::OkStatus();
 }

@@ -57,7 +57,7 @@ struct EnvelopeConfig {
     // Hex master secret (at least 32 bytes) from which per-account keys are derived.
     // Also read from REBOUND_MASTER_KEY. Never logged.
     std::string master_key;
-    std::string prefix;                  // optional local-part prefix, e.g. "b-"
+    std::string prefix;                  // optional local-part prefix, e.g. "b-"; at most 6 characters
     std::int64_t stale_after_days = 60;  // older tokens still attribute but are flagged stale
 };
 
