@@ -269,7 +269,7 @@ struct Walker {
             // Broken multiparts keep their text in the preamble; keep it as a text part.
             if (!StripWhitespace(body.preamble()).empty()) {
                 out.parts.push_back(
-                    {"text/plain", charset, ToUtf8(body.preamble(), charset), depth, message_level, {}});
+                    {"text/x-preamble", charset, ToUtf8(body.preamble(), charset), depth, message_level, {}});
             }
             for (const mimetic::MimeEntity* child : body.parts()) {
                 Walk(*child, depth + 1, message_level, false);

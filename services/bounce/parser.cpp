@@ -209,6 +209,11 @@ std::string FindCommand(std::string_view lower) {
             command = p.command;
         }
     }
+    if (command.empty()) {
+        if (Contains(lower, "rcpt to")) return "RCPT";
+        if (Contains(lower, "mail from")) return "MAIL";
+        if (Contains(lower, "final data") || Contains(lower, "end of data")) return "DATA";
+    }
     return std::string(command);
 }
 
@@ -305,6 +310,13 @@ constexpr std::string_view kOriginalMarkers[] = {
     "original message header",
     "this is a copy of the headers that were received",
     "content-type: message/rfc822",
+    "message headers follow",
+    "original message headers",
+    "the original message headers",
+    "below is a copy of the original",
+    "--- message headers",
+    "header of original message",
+    "original message:",
     "content-type: text/rfc822-headers",
 };
 
@@ -447,6 +459,39 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
         if (address.empty()) continue;
         if (IsSenderLike(ctx, address) || address == ctx.bounce_to) continue;
         mentions.push_back({std::move(address), i});
+    }
+    if (!mentions.empty()) return mentions;
+    // Second pass: addresses inside a sentence ("... delivering your mail to <a@b>.").
+    for (int pass = 0; pass < 2 && mentions.empty(); ++pass) {
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            std::string_view line = lines[i];
+            std::size_t pos = 0;
+            while (true) {
+                AddressSpan span = FindAddress(line, pos);
+                if (span.begin == std::string_view::npos) break;
+                pos = span.end;
+                bool bracketed =
+                    span.begin > 0 && line[span.begin - 1] == '<' && span.end < line.size() && line[span.end] == '>';
+                if (pass == 0 && !bracketed) continue;
+                std::string before = Lower(StripWhitespace(line.substr(0, span.begin)));
+                if (pass == 1 && (before == "to:" || before == "cc:")) continue;
+                if (pass == 1 && !(before.ends_with(" to") || before.ends_with(" to:") || before.ends_with("for") ||
+                                   before.ends_with("recipient:") || before.ends_with("recipients:") ||
+                                   before.ends_with("recipient") || before.ends_with("user") ||
+                                   before.ends_with("to:") || before.ends_with("rcpt"))) {
+                    continue;
+                }
+                std::string address = NormalizeAddress(line.substr(span.begin, span.end - span.begin));
+                if (IsSenderLike(ctx, address) || address == ctx.bounce_to) continue;
+                std::string lower = Lower(line.substr(0, span.begin));
+                if (Contains(lower, "from:") || Contains(lower, "sender") || Contains(lower, "mail from") ||
+                    Contains(lower, "envelope-from") || Contains(lower, "message-id") || Contains(lower, "reply-to")) {
+                    continue;
+                }
+                mentions.push_back({std::move(address), i});
+                break;
+            }
+        }
     }
     return mentions;
 }
@@ -625,6 +670,9 @@ std::string FirstTextBody(const FlatMessage& flat, bool any_level = false) {
             }
             return out;
         }
+    }
+    for (const MimePart& p : flat.parts) {
+        if (p.content_type == "text/x-preamble" && (p.message_level == 0 || any_level)) return p.body;
     }
     return {};
 }
@@ -847,6 +895,11 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         if (raw_message[i] == '\r' && i + 1 < raw_message.size() && raw_message[i + 1] == '\n') continue;
         text.push_back(raw_message[i]);
     }
+    if (text.starts_with("From ")) {
+        // mbox separator line: not part of the message.
+        std::size_t nl = text.find('\n');
+        text.erase(0, nl == std::string::npos ? text.size() : nl + 1);
+    }
     if (absl::Status s = CheckIsMessage(text, limits); !s.ok()) return s;
     if (absl::Status s = CheckEntityCount(text, limits); !s.ok()) return s;
 
@@ -881,13 +934,14 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             std::vector<Draft> text_drafts;
             bool text_parsed = false;
             for (Draft& d : drafts) {
-                if (!d.record.diagnostic.empty() && !d.record.status.empty()) continue;
                 if (!text_parsed) {
                     text_drafts = ParseNonStandard(ctx, body_text);
                     text_parsed = true;
                 }
                 for (const Draft& t : text_drafts) {
                     if (t.record.recipient != d.record.recipient && text_drafts.size() != 1) continue;
+                    if (d.record.smtp_command.empty()) d.record.smtp_command = t.record.smtp_command;
+                    if (!d.record.diagnostic.empty() && !d.record.status.empty()) break;
                     if (d.record.diagnostic.empty()) d.record.diagnostic = t.record.diagnostic;
                     FillFromDiagnostic(d.record);
                     break;

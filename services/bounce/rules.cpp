@@ -124,6 +124,18 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Parse(std::string_view text) {
                 if (!check_reason(w[i])) return error(StrCat("unknown reason ", w[i]));
                 list->emplace_back(w[i]);
             }
+        } else if ((w[0] == "textcommand" || w[0] == "yield" || w[0] == "statusyield") && w.size() >= 3) {
+            if (!check_reason(w[1])) return error("unknown reason");
+            Guard g{std::string(w[0]), std::string(w[1]), "", {}};
+            for (std::size_t i = 2; i < w.size(); ++i)
+                g.values.emplace_back(w[i]);
+            rules->guards_.push_back(std::move(g));
+        } else if (w[0] == "borrow" && w.size() >= 4) {
+            if (!check_reason(w[1]) || !check_reason(w[2])) return error("unknown reason");
+            Guard g{"borrow", std::string(w[1]), std::string(w[2]), {}};
+            for (std::size_t i = 3; i < w.size(); ++i)
+                g.values.emplace_back(w[i]);
+            rules->guards_.push_back(std::move(g));
         } else if (w[0] == "status" && w.size() == 4) {
             if (!check_reason(w[3])) return error("unknown reason");
             rules->status_rules_.push_back({std::string(w[1]), std::string(w[2]), std::string(w[3])});
@@ -168,6 +180,13 @@ const RuleSet& RuleSet::Builtin() {
         return parsed->release();
     }();
     return *rules;
+}
+
+const RuleSet::Guard* RuleSet::FindGuard(std::string_view kind, std::string_view reason) const {
+    for (const Guard& g : guards_) {
+        if (g.kind == kind && g.reason == reason) return &g;
+    }
+    return nullptr;
 }
 
 const Outcome* RuleSet::FindOutcome(std::string_view reason) const {
@@ -236,11 +255,32 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     std::string status_id;
     const std::string_view status_reason = StatusReason(in.status, &status_id);
     // 4. Reasons decided by status code or text, in the primary order.
-    if (in.diagnostic_type.empty() || in.diagnostic_type == "smtp") {
+    {
+        auto listed = [](const Guard* g, std::string_view v) {
+            return g != nullptr && std::find(g->values.begin(), g->values.end(), v) != g->values.end();
+        };
         for (const std::string& reason : primary_order_) {
-            if (status_reason == reason) return finish(reason, status_id);
             std::string id;
-            if (TextMatches(reason, text, &id)) return finish(reason, id);
+            if (status_reason == reason) {
+                const Guard* sy = FindGuard("statusyield", reason);
+                bool yielded = false;
+                std::size_t which = 0;
+                for (std::size_t i = 0; sy != nullptr && i < sy->values.size() && !yielded; ++i) {
+                    yielded = TextMatches(sy->values[i], text, &id);
+                    which = i;
+                }
+                if (!yielded) return finish(reason, status_id);
+                return finish(sy->values[which], id);
+            }
+            if (listed(FindGuard("yield", reason), status_reason)) continue;
+            const Guard* tc = FindGuard("textcommand", reason);
+            if ((tc == nullptr || listed(tc, in.smtp_command)) && TextMatches(reason, text, &id)) {
+                return finish(reason, id);
+            }
+            if (const Guard* b = FindGuard("borrow", reason);
+                b != nullptr && !listed(b, in.smtp_command) && TextMatches(b->other, text, &id)) {
+                return finish(reason, StrCat(id, "/", reason));
+            }
         }
     }
     // 5. The status code, unless it is vague; then the secondary text order.

@@ -78,6 +78,14 @@ class RuleSet {
     std::vector<std::string> primary_order_;
     std::vector<std::string> secondary_order_;
     std::vector<std::string> retry_reasons_;
+    struct Guard {
+        std::string kind;  // textcommand, borrow, yield, statusyield
+        std::string reason;
+        std::string other;  // borrow only
+        std::vector<std::string> values;
+    };
+    std::vector<Guard> guards_;
+    const Guard* FindGuard(std::string_view kind, std::string_view reason) const;
 };
 
 // True if every piece occurs in `text` in order (pieces are lower-case literals).
