@@ -160,6 +160,8 @@ std::vector<Field> Fields(Config& c) {
         Int("smtp.min_data_rate_bytes_per_second", &c.smtp.min_data_rate_bytes_per_second, 0, 1 << 30),
         Int("smtp.max_errors", &c.smtp.max_errors, 1, 1000),
         Int("smtp.shutdown_grace_seconds", &c.smtp.shutdown_grace_seconds, 0, 3600),
+        Int("smtp.greet_pause_ms", &c.smtp.greet_pause_ms, 0, 60'000),
+        Int("smtp.deliver_timeout_seconds", &c.smtp.deliver_timeout_seconds, 1, 3600),
         Str("smtp.tls_certificate", &c.smtp.tls_certificate),
         Str("smtp.tls_key", &c.smtp.tls_key),
         Str("grpc.listen", &c.grpc.listen),

@@ -41,6 +41,10 @@ struct SmtpConfig {
     std::int64_t min_data_rate_bytes_per_second = 1024;
     std::int64_t max_errors = 10;
     std::int64_t shutdown_grace_seconds = 20;
+    // Wait before the greeting; a client talking before it is rejected (554 5.5.1).
+    std::int64_t greet_pause_ms = 0;
+    // How long the reply to the final dot may wait for storage before 451 4.3.0.
+    std::int64_t deliver_timeout_seconds = 120;
     // PEM files for STARTTLS. Both empty: a self-signed pair is generated under data_dir.
     std::string tls_certificate;
     std::string tls_key;
