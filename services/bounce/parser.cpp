@@ -298,7 +298,6 @@ constexpr std::string_view kOriginalMarkers[] = {
     "------ original message",
     "--- the header of the original message",
     "------ the header of the original message",
-    "the original message was received at",
     "the headers of your message",
     "your message reads (in part)",
     "-------- original message",
@@ -801,6 +800,7 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
         in.diagnostic_type = r.diagnostic_type;
         in.smtp_command = r.smtp_command;
         in.remote_host = r.remote_mta;
+        in.recipient = r.recipient;
         in.format_reason = d.format_reason;
         in.format_rule = d.format_rule;
         Decision decision = ctx.rules.Classify(in);

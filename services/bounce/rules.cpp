@@ -237,11 +237,16 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     };
 
     // 1. Provider rules, keyed by the remote host.
-    if (!in.remote_host.empty()) {
+    {
         std::string host = AsciiLower(in.remote_host);
+        std::string rcpt_domain = AsciiLower(in.recipient.substr(in.recipient.rfind('@') + 1));
         for (const TextRule& r : host_rules_) {
-            if (host.find(r.host) == std::string::npos) continue;
-            if (r.pieces.empty() ? !text.empty() : PiecesMatch(text, r.pieces)) return finish(r.reason, r.id);
+            if (r.host.starts_with("rcpt:")) {
+                if (in.recipient.empty() || !rcpt_domain.ends_with(r.host.substr(5))) continue;
+            } else if (host.empty() || host.find(r.host) == std::string::npos) {
+                continue;
+            }
+            if (r.pieces.empty() || PiecesMatch(text, r.pieces)) return finish(r.reason, r.id);
         }
     }
     // 2. A reason the format itself states (e.g. an MTA's own "retry timeout exceeded").
@@ -266,19 +271,29 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
                 bool yielded = false;
                 std::size_t which = 0;
                 for (std::size_t i = 0; sy != nullptr && i < sy->values.size() && !yielded; ++i) {
-                    yielded = TextMatches(sy->values[i], text, &id);
+                    // "reason@CMD1,CMD2": only after one of these SMTP commands.
+                    std::string_view v = sy->values[i];
+                    std::size_t at = v.find('@');
+                    if (at != std::string_view::npos) {
+                        std::vector<std::string_view> cmds = Split(v.substr(at + 1), ',');
+                        if (std::find(cmds.begin(), cmds.end(), in.smtp_command) == cmds.end()) continue;
+                        v = v.substr(0, at);
+                    }
+                    yielded = TextMatches(v, text, &id);
                     which = i;
                 }
                 if (!yielded) return finish(reason, status_id);
-                return finish(sy->values[which], id);
+                return finish(std::string_view(sy->values[which]).substr(0, sy->values[which].find('@')), id);
             }
             if (listed(FindGuard("yield", reason), status_reason)) continue;
             const Guard* tc = FindGuard("textcommand", reason);
-            if ((tc == nullptr || listed(tc, in.smtp_command)) && TextMatches(reason, text, &id)) {
+            if ((tc == nullptr || in.smtp_command.empty() || listed(tc, in.smtp_command)) &&
+                TextMatches(reason, text, &id)) {
                 return finish(reason, id);
             }
-            if (const Guard* b = FindGuard("borrow", reason);
-                b != nullptr && !listed(b, in.smtp_command) && TextMatches(b->other, text, &id)) {
+            if (const Guard* b = FindGuard("borrow", reason); b != nullptr && !in.smtp_command.empty() &&
+                                                              !listed(b, in.smtp_command) &&
+                                                              TextMatches(b->other, text, &id)) {
                 return finish(reason, StrCat(id, "/", reason));
             }
         }

@@ -29,6 +29,7 @@ struct ClassifyInput {
     std::string_view diagnostic_type;  // lower-case "smtp", "x-unix", ... or ""
     std::string_view smtp_command;     // upper-case "RCPT", "DATA", "EHLO", ... or ""
     std::string_view remote_host;      // remote MTA host name or ""
+    std::string_view recipient;        // the recipient address (host rules "rcpt:DOMAIN")
     std::string_view format_reason;    // a reason the message format itself states, or ""
     std::string_view format_rule;      // id for format_reason
 };
