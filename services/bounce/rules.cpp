@@ -287,13 +287,11 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
             }
             if (listed(FindGuard("yield", reason), status_reason)) continue;
             const Guard* tc = FindGuard("textcommand", reason);
-            if ((tc == nullptr || in.smtp_command.empty() || listed(tc, in.smtp_command)) &&
-                TextMatches(reason, text, &id)) {
+            if ((tc == nullptr || listed(tc, in.smtp_command)) && TextMatches(reason, text, &id)) {
                 return finish(reason, id);
             }
-            if (const Guard* b = FindGuard("borrow", reason); b != nullptr && !in.smtp_command.empty() &&
-                                                              !listed(b, in.smtp_command) &&
-                                                              TextMatches(b->other, text, &id)) {
+            if (const Guard* b = FindGuard("borrow", reason);
+                b != nullptr && !listed(b, in.smtp_command) && TextMatches(b->other, text, &id)) {
                 return finish(reason, StrCat(id, "/", reason));
             }
         }
