@@ -2,39 +2,9 @@
 
 #include <cstdio>
 
+#include "services/common/strings.h"
+
 namespace rebound::common {
-namespace {
-
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if it is not one.
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        len = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        len = 3;
-        if (b0 == 0xE0) lo = 0xA0;
-        if (b0 == 0xED) hi = 0x9F;  // no surrogates
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        len = 4;
-        if (b0 == 0xF0) lo = 0x90;
-        if (b0 == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (i + len > s.size()) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        const unsigned char min = k == 1 ? lo : 0x80;
-        const unsigned char max = k == 1 ? hi : 0xBF;
-        if (b < min || b > max) return 0;
-    }
-    return len;
-}
-
-}  // namespace
 
 void AppendJsonString(std::string& out, std::string_view value) {
     out.push_back('"');
@@ -69,7 +39,7 @@ void AppendJsonString(std::string& out, std::string_view value) {
             ++i;
             continue;
         }
-        const std::size_t len = Utf8SequenceLength(value, i);
+        const std::size_t len = rebound::Utf8SequenceLength(value, i);
         if (len == 0) {
             out += "\xEF\xBF\xBD";
             ++i;

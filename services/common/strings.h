@@ -74,6 +74,14 @@ std::string AsciiLower(std::string_view text);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix);
 
+// Valid UTF-8 without NUL bytes, at most `max_bytes` long (cut on a character boundary):
+// ill-formed sequences become U+FFFD, NUL is dropped. For text from peers that goes into
+// PostgreSQL `text` columns, which reject both.
+std::string SanitizeUtf8(std::string_view text, std::size_t max_bytes = std::string::npos);
+
+// Length of the well-formed UTF-8 sequence starting at text[i], or 0 if there is none.
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i);
+
 // Whole-string integer parse; false on junk, sign errors or overflow.
 template <typename T>
 requires std::integral<T>

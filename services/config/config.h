@@ -65,6 +65,13 @@ struct EnvelopeConfig {
     std::int64_t stale_after_days = 60;  // older tokens still attribute but are flagged stale
 };
 
+struct IngestConfig {
+    std::int64_t writers = 2;                 // threads writing batches, each with a connection
+    std::int64_t max_batch = 128;             // messages per transaction (group commit)
+    std::int64_t max_queue = 5000;            // waiting messages; beyond, 451 4.3.2 (try later)
+    std::int64_t domain_refresh_seconds = 30; // how often registered domains are reloaded
+};
+
 struct Config {
     // Folder for runtime state (local PostgreSQL, generated TLS pair). Relative paths are
     // taken from the working directory.
@@ -74,6 +81,7 @@ struct Config {
     SmtpConfig smtp;
     GrpcConfig grpc;
     EnvelopeConfig envelope;
+    IngestConfig ingest;
 };
 
 struct Environment {

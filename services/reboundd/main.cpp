@@ -14,6 +14,11 @@
 #include <thread>
 
 #include "services/api/server.h"
+#include "services/envelope/codec.h"
+#include "services/ingest/domain_directory.h"
+#include "services/ingest/ingest.h"
+#include "services/smtp/server.h"
+#include "services/smtp/tls.h"
 #include "services/common/log.h"
 #include "services/common/strings.h"
 #include "services/config/config.h"
@@ -176,6 +181,40 @@ int Main(int argc, char** argv) {
             }
         }
     }
+    if (cfg->envelope.master_key.empty()) {
+        log::Error("startup.failed").Kv("error", "envelope.master_key: required (set REBOUND_MASTER_KEY, hex)");
+        return 1;
+    }
+    auto codec = envelope::Codec::Create(cfg->envelope.master_key, cfg->envelope.prefix,
+                                         static_cast<std::uint32_t>(cfg->envelope.stale_after_days));
+    if (!codec.ok()) {
+        log::Error("startup.failed").Kv("error", std::string(codec.status().message()));
+        return 1;
+    }
+
+    smtp::ServerOptions smtp_options = smtp::OptionsFromConfig(cfg->smtp);
+    if (smtp_options.tls_certificate.empty()) {
+        // The local default: a self-signed pair under data_dir, made once.
+        const std::string dir = cfg->data_dir + "/tls";
+        smtp_options.tls_certificate = dir + "/certificate.pem";
+        smtp_options.tls_key = dir + "/key.pem";
+        std::filesystem::create_directories(dir, ec);
+        if (!std::filesystem::exists(smtp_options.tls_key) ||
+            !smtp::CheckKeyPair(smtp_options.tls_certificate, smtp_options.tls_key).ok()) {
+            if (absl::Status s = smtp::GenerateSelfSigned(smtp_options.tls_certificate, smtp_options.tls_key,
+                                                          cfg->smtp.hostname);
+                !s.ok()) {
+                log::Error("startup.failed").Kv("error", std::string(s.message()));
+                return 1;
+            }
+            log::Info("tls.generated").Kv("certificate", smtp_options.tls_certificate);
+        }
+    }
+    if (absl::Status s = smtp::ValidateOptions(smtp_options); !s.ok()) {
+        log::Error("startup.failed").Kv("error", std::string(s.message()));
+        return 1;
+    }
+
     storage::Pool pool(db_url, static_cast<int>(cfg->database.pool_size));
     Maintenance maintenance(db_url);
 
@@ -185,6 +224,19 @@ int Main(int argc, char** argv) {
         return 1;
     }
     log::Info("grpc.listening").Kv("address", (*api)->address());
+
+    ingest::DomainDirectory domains(db_url, std::chrono::seconds(cfg->ingest.domain_refresh_seconds));
+    if (absl::Status s = domains.Refresh(); !s.ok()) {
+        log::Warn("domains.load_failed").Kv("error", std::string(s.message()));
+    }
+    domains.StartRefresher();
+    ingest::Ingest ingest(cfg->ingest, db_url, &domains, &*codec);
+    ingest.Start();
+    smtp::Server smtp_server(smtp_options, &ingest);
+    if (absl::Status s = smtp_server.Start(); !s.ok()) {
+        log::Error("startup.failed").Kv("error", std::string(s.message()));
+        return 1;
+    }
     log::Info("reboundd.ready").Kv("version", REBOUND_VERSION);
 
     int sig = 0;
@@ -192,7 +244,11 @@ int Main(int argc, char** argv) {
     }
     log::Info("shutdown.begin").Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     const auto grace = std::chrono::seconds(cfg->smtp.shutdown_grace_seconds);
-    (*api)->Shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+    // SMTP first: transactions in flight finish (their messages are written), then the
+    // writers drain, then the API stops.
+    smtp_server.Shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+    ingest.Stop();
+    (*api)->Shutdown(std::chrono::seconds(5));
     log::Info("shutdown.done");
     return 0;
 }

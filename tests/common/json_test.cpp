@@ -1,4 +1,5 @@
 #include "services/common/json.h"
+#include "services/common/strings.h"
 
 #include <gtest/gtest.h>
 
@@ -49,3 +50,16 @@ TEST(JsonWriterTest, OptionalNullWhenEmpty) {
 
 }  // namespace
 }  // namespace rebound::common
+
+namespace rebound {
+namespace {
+
+TEST(SanitizeUtf8Test, ReplacesInvalidDropsNulAndCutsOnCharacterBoundary) {
+    EXPECT_EQ(SanitizeUtf8(std::string("a\0b", 3)), "ab");
+    EXPECT_EQ(SanitizeUtf8("x\xFFy"), "x\xEF\xBF\xBDy");
+    EXPECT_EQ(SanitizeUtf8("caf\xC3\xA9", 4), "caf") << "a 2-byte character is not split";
+    EXPECT_EQ(SanitizeUtf8("caf\xC3\xA9", 5), "caf\xC3\xA9");
+}
+
+}  // namespace
+}  // namespace rebound

@@ -1,0 +1,93 @@
+#pragma once
+// The ingest layer: what the SMTP server hands mail to. It decides recipients (registered
+// feedback domain + verified envelope token, or postmaster@/abuse@), and stores each
+// accepted message with its parsed bounce events durably before the 250: messages of
+// concurrent sessions are grouped into one transaction (group commit) by writer threads.
+//
+// Guarantees: a message gets 250 only after its transaction committed; on any storage
+// failure it gets 451 4.3.0 and nothing of it remains. A message the parser cannot handle
+// is stored raw and marked unparsed. A message delivered again with the same envelope and
+// content (a retry after a lost reply) is stored once.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "services/config/config.h"
+#include "services/envelope/codec.h"
+#include "services/ingest/domain_directory.h"
+#include "services/smtp/delegate.h"
+#include "storage/message_store.h"
+
+namespace rebound::ingest {
+
+struct IngestCounters {
+    std::atomic<std::uint64_t> stored{0};
+    std::atomic<std::uint64_t> duplicates{0};
+    std::atomic<std::uint64_t> unparsed{0};
+    std::atomic<std::uint64_t> events{0};
+    std::atomic<std::uint64_t> batches{0};
+    std::atomic<std::uint64_t> storage_failures{0};
+    std::atomic<std::uint64_t> queue_full{0};
+    std::atomic<std::uint64_t> rcpt_accepted{0};
+    std::atomic<std::uint64_t> rcpt_unknown_token{0};
+    std::atomic<std::uint64_t> rcpt_relay_denied{0};
+    std::atomic<std::uint64_t> rcpt_no_directory{0};
+};
+
+// Builds the rows to store for one message: parses it and attributes the records to the
+// envelope recipients (or, failing that, to a token found in the attached original).
+// Pure apart from the clock argument; exposed for tests.
+storage::MessageRow BuildMessageRow(const smtp::SessionInfo& session, const smtp::Envelope& envelope,
+                                    std::string message, const DomainSnapshot& domains, const envelope::Codec& codec,
+                                    std::uint32_t today);
+
+class Ingest final : public smtp::Delegate {
+public:
+    // `domains` and `codec` must outlive this object.
+    Ingest(const config::IngestConfig& config, std::string db_url, DomainDirectory* domains,
+           const envelope::Codec* codec);
+    ~Ingest() override;  // Stop()
+    Ingest(const Ingest&) = delete;
+    Ingest& operator=(const Ingest&) = delete;
+
+    void Start();
+    // Writes what is queued, then stops the writers. Deliveries after Stop() get 451.
+    void Stop();
+
+    smtp::Reply CheckRecipient(const smtp::SessionInfo& session, const std::string& address) override;
+    void Deliver(const smtp::SessionInfo& session, smtp::Envelope envelope, std::string message,
+                 std::function<void(smtp::Reply)> done) override;
+
+    const IngestCounters& counters() const { return counters_; }
+
+private:
+    struct Job {
+        smtp::SessionInfo session;
+        smtp::Envelope envelope;
+        std::string message;
+        std::function<void(smtp::Reply)> done;
+    };
+    void WriterLoop(int index);
+    void WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection>& conn, int writer);
+
+    const config::IngestConfig config_;
+    const std::string db_url_;
+    DomainDirectory* domains_;
+    const envelope::Codec* codec_;
+    IngestCounters counters_;
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Job> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> writers_;
+};
+
+}  // namespace rebound::ingest

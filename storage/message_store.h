@@ -1,0 +1,67 @@
+#pragma once
+// Writes received messages and their bounce events. A batch is one transaction: either
+// every message of it is stored, or none is (then the caller answers 451 to all of them).
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/statusor.h"
+
+namespace rebound::storage {
+
+struct EventRow {
+    std::int64_t account_id = 0;
+    std::optional<std::int64_t> sender_domain_id;
+    // uint64 platform ids, stored bit-for-bit in bigint.
+    std::optional<std::uint64_t> mailing_id;
+    std::optional<std::uint64_t> recipient_id;
+    std::string envelope_address;
+    bool token_stale = false;
+    std::optional<std::string> token_issued_on;  // YYYY-MM-DD
+    std::string recipient, recipient_domain, kind, status;
+    std::optional<int> reply_code;
+    std::string reason;
+    bool hard_bounce = false;
+    int bounce_class = 1;
+    std::string disposition, feedback_type, diagnostic, remote_mta, reporting_mta, original_message_id, rule_id,
+        rules_version;
+};
+
+struct MessageRow {
+    std::array<unsigned char, 32> digest{};  // identity for deduplication (envelope + content)
+    std::string mail_from;
+    std::vector<std::string> rcpt_to;
+    std::string client_address;  // IP literal, or "" when unknown
+    std::string helo;
+    std::string parse_state;  // parsed, unparsed, empty
+    std::string parse_error;
+    std::string rules_version;
+    std::string content;  // raw bytes as received
+    std::vector<EventRow> events;
+};
+
+struct StoredMessage {
+    std::int64_t raw_message_id = 0;
+    bool duplicate = false;  // stored before; nothing written this time
+    int events = 0;
+};
+
+// Stores the batch in one transaction. Text fields must already be valid UTF-8 without NUL.
+absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn, const std::vector<MessageRow>& batch);
+
+struct DomainRow {
+    std::int64_t sender_domain_id = 0;
+    std::string feedback_domain;
+    std::int64_t account_id = 0;
+    std::uint32_t current_key_id = 0;
+    std::vector<std::uint32_t> retired_key_ids;
+};
+
+absl::StatusOr<std::vector<DomainRow>> LoadDomains(pqxx::connection& conn);
+
+}  // namespace rebound::storage

@@ -1,0 +1,5 @@
+-- Every active feedback domain with its account's envelope key state (DomainDirectory).
+SELECT d.id, d.feedback_domain, a.id, a.envelope_key_id, array_to_string(a.envelope_retired_key_ids, ',')
+FROM sender_domains d
+JOIN accounts a ON a.id = d.account_id
+WHERE d.deleted_at IS NULL AND a.disabled_at IS NULL
