@@ -1,6 +1,5 @@
 // rebound token: mint and inspect envelope addresses (services/envelope).
 
-#include <chrono>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -11,6 +10,7 @@
 #include "services/common/json.h"
 #include "services/common/strings.h"
 #include "services/envelope/codec.h"
+#include "services/envelope/day.h"
 
 namespace rebound::cli {
 namespace {
@@ -37,44 +37,6 @@ constexpr std::string_view kUsage =
 
 constexpr std::size_t kMaxDomainLength = 253;
 constexpr std::size_t kMaxEchoedAddress = 256;
-
-// Days since 1970-01-01 to (year, month, day), for any day a token can carry
-// (H. Hinnant's civil_from_days; std::chrono's year stops at 32767).
-std::string FormatDay(std::uint32_t days) {
-    const std::int64_t z = static_cast<std::int64_t>(days) + 719468;
-    const std::int64_t era = z / 146097;
-    const std::int64_t doe = z - era * 146097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-    std::string out = StrCat(y, "-");
-    if (m < 10) out += '0';
-    StrAppend(&out, m, "-");
-    if (d < 10) out += '0';
-    StrAppend(&out, d);
-    return out;
-}
-
-// Strict YYYY-MM-DD between 1970-01-01 and 9999-12-31.
-std::optional<std::uint32_t> ParseDay(std::string_view text) {
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-    int y = 0;
-    unsigned m = 0, d = 0;
-    if (!ParseInt(text.substr(0, 4), &y) || !ParseInt(text.substr(5, 2), &m) || !ParseInt(text.substr(8, 2), &d)) {
-        return std::nullopt;
-    }
-    const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
-    if (y < 1970 || !ymd.ok()) return std::nullopt;
-    return static_cast<std::uint32_t>(std::chrono::sys_days(ymd).time_since_epoch().count());
-}
-
-std::uint32_t Today() {
-    const auto now = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-    return static_cast<std::uint32_t>(now.time_since_epoch().count());
-}
 
 // A DNS name as used after '@': labels of a-z, 0-9, '-' (not at either end), 1-63 octets.
 bool ValidDomain(std::string_view domain) {
@@ -176,9 +138,9 @@ int RunEncode(const Context& context, const Options& opts) {
     if (auto e = ParseNumber<std::uint32_t>(opts.key_id, "--key-id", 1, &keys.current_key_id)) return *e;
     const std::string domain = AsciiLower(*opts.domain);
     if (!ValidDomain(domain)) return UsageError("--domain must be a domain name such as feedback.example.com");
-    std::uint32_t day = Today();
+    std::uint32_t day = envelope::Today();
     if (opts.day) {
-        std::optional<std::uint32_t> parsed = ParseDay(*opts.day);
+        std::optional<std::uint32_t> parsed = envelope::ParseDay(*opts.day);
         if (!parsed) return UsageError("--day must be a date YYYY-MM-DD from 1970-01-01 on");
         day = *parsed;
     }
@@ -208,9 +170,9 @@ int RunDecode(const Context& context, const Options& opts) {
             keys.retired_key_ids.push_back(id);
         }
     }
-    std::uint32_t today = Today();
+    std::uint32_t today = envelope::Today();
     if (opts.today) {
-        std::optional<std::uint32_t> parsed = ParseDay(*opts.today);
+        std::optional<std::uint32_t> parsed = envelope::ParseDay(*opts.today);
         if (!parsed) return UsageError("--today must be a date YYYY-MM-DD from 1970-01-01 on");
         today = *parsed;
     }
@@ -237,7 +199,7 @@ int RunDecode(const Context& context, const Options& opts) {
         json.Field("key_id", static_cast<std::uint64_t>(d.token.key_id));
         json.Field("mailing", d.token.mailing_id);
         json.Field("recipient", d.token.recipient_id);
-        json.Field("issued", FormatDay(d.token.issued_day));
+        json.Field("issued", envelope::FormatDay(d.token.issued_day));
         json.Field("version", static_cast<std::uint64_t>(d.token.version));
     } else {
         for (const char* key : {"key_id", "mailing", "recipient", "issued", "version"})
