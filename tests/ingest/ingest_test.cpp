@@ -1,0 +1,285 @@
+// The SMTP server with the ingest layer against a real PostgreSQL, over loopback: what
+// gets a 250 is in the database, attributed through its envelope token; what cannot be
+// stored gets 451 and leaves nothing behind.
+
+#include "services/ingest/ingest.h"
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <thread>
+
+#include "services/bounce/parser.h"
+#include "services/smtp/server.h"
+#include "tests/support/pg_test.h"
+#include "tests/support/smtp_client.h"
+
+namespace rebound::ingest {
+namespace {
+
+using testing::SmtpClient;
+using testing::SmtpReply;
+
+const std::string kMasterKey(64, '7');
+
+std::uint32_t Today() { return static_cast<std::uint32_t>(std::time(nullptr) / 86400); }
+
+// An RFC 3464 report about `recipient`, with the original's headers attached.
+std::string Dsn(const std::string& recipient, const std::string& status = "5.1.1",
+                const std::string& original_return_path = "sender@example.org", const std::string& tag = "1") {
+    return "From: MAILER-DAEMON@mx.example.net\n"
+           "To: bounces@feedback.acme.test\n"
+           "Subject: Undelivered Mail Returned to Sender " + tag + "\n"
+           "Message-ID: <dsn-" + tag + "@mx.example.net>\n"
+           "MIME-Version: 1.0\n"
+           "Content-Type: multipart/report; report-type=delivery-status; boundary=\"BOUND\"\n"
+           "\n"
+           "--BOUND\n"
+           "Content-Type: text/plain\n"
+           "\n"
+           "Your message could not be delivered.\n"
+           "\n"
+           "--BOUND\n"
+           "Content-Type: message/delivery-status\n"
+           "\n"
+           "Reporting-MTA: dns; mx.example.net\n"
+           "\n"
+           "Final-Recipient: rfc822; " + recipient + "\n"
+           "Action: failed\n"
+           "Status: " + status + "\n"
+           "Diagnostic-Code: smtp; 550 " + status + " <" + recipient + ">: Recipient address rejected: User unknown\n"
+           "\n"
+           "--BOUND\n"
+           "Content-Type: text/rfc822-headers\n"
+           "\n"
+           "Return-Path: <" + original_return_path + ">\n"
+           "From: news@acme.test\n"
+           "To: " + recipient + "\n"
+           "Subject: Our news\n"
+           "Message-ID: <orig-" + tag + "@acme.test>\n"
+           "\n"
+           "--BOUND--\n";
+}
+
+class IngestTest : public testing::PgTest {
+protected:
+    void SetUp() override {
+        PgTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        auto conn = db().Connect();
+        {
+            pqxx::work tx(*conn);
+            tx.exec("TRUNCATE bounce_events, raw_messages, message_digests, sender_domains, accounts CASCADE");
+            account_id_ = tx.exec1("INSERT INTO accounts (name) VALUES ('acme') RETURNING id")[0].as<std::int64_t>();
+            other_account_ = tx.exec1("INSERT INTO accounts (name) VALUES ('other') RETURNING id")[0].as<std::int64_t>();
+            tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'acme.test', "
+                           "'feedback.acme.test')",
+                           account_id_);
+            tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'other.test', "
+                           "'feedback.other.test')",
+                           other_account_);
+            tx.commit();
+        }
+        auto codec = envelope::Codec::Create(kMasterKey, "", 60);
+        ASSERT_TRUE(codec.ok()) << codec.status();
+        codec_ = std::make_unique<envelope::Codec>(std::move(*codec));
+        domains_ = std::make_unique<DomainDirectory>(db().url(), std::chrono::seconds(60));
+        ASSERT_TRUE(domains_->Refresh().ok());
+        StartServer(db().url());
+    }
+
+    void StartServer(const std::string& db_url) {
+        config::IngestConfig ingest_config;
+        ingest_ = std::make_unique<Ingest>(ingest_config, db_url, domains_.get(), codec_.get());
+        ingest_->Start();
+        smtp::ServerOptions options;
+        options.listen = {"127.0.0.1:0"};
+        options.threads = 2;
+        server_ = std::make_unique<smtp::Server>(options, ingest_.get());
+        ASSERT_TRUE(server_->Start().ok());
+        port_ = server_->endpoints().at(0).port;
+    }
+
+    void TearDown() override {
+        if (server_) server_->Shutdown(std::chrono::seconds(5));
+        if (ingest_) ingest_->Stop();
+    }
+
+    std::string Address(std::uint64_t mailing, std::uint64_t recipient, std::int64_t account = 0,
+                        const std::string& domain = "feedback.acme.test", std::uint32_t day = 0) {
+        envelope::AccountKeys keys{static_cast<std::uint64_t>(account == 0 ? account_id_ : account), 1, {}};
+        auto local = codec_->EncodeLocalPart(keys, mailing, recipient, day == 0 ? Today() : day);
+        EXPECT_TRUE(local.ok()) << local.status();
+        return *local + "@" + domain;
+    }
+
+    SmtpReply SendOne(const std::vector<std::string>& rcpts, const std::string& message, const std::string& from = "") {
+        SmtpClient client;
+        EXPECT_TRUE(client.Connect("127.0.0.1", port_));
+        SmtpReply r = client.Send(from, rcpts, message);
+        client.Command("QUIT");
+        return r;
+    }
+
+    std::int64_t Count(const std::string& sql) {
+        auto conn = db().Connect();
+        pqxx::nontransaction tx(*conn);
+        return tx.exec1(sql)[0].as<std::int64_t>();
+    }
+
+    std::int64_t account_id_ = 0;
+    std::int64_t other_account_ = 0;
+    std::unique_ptr<envelope::Codec> codec_;
+    std::unique_ptr<DomainDirectory> domains_;
+    std::unique_ptr<Ingest> ingest_;
+    std::unique_ptr<smtp::Server> server_;
+    int port_ = 0;
+};
+
+TEST_F(IngestTest, StoresTheBounceAttributedToItsTokenBeforeTheReply) {
+    SmtpReply r = SendOne({Address(42, 7)}, Dsn("alice@example.com"));
+    ASSERT_EQ(r.code, 250) << r.text;
+    EXPECT_NE(r.text.find("2.0.0"), std::string::npos) << r.text;
+    // Durable before the reply: no waiting here.
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE parse_state = 'parsed'"), 1);
+    auto conn = db().Connect();
+    pqxx::nontransaction tx(*conn);
+    pqxx::row e = tx.exec1(
+        "SELECT mailing_id, recipient_id, account_id, recipient, recipient_domain, status, reason, hard_bounce, "
+        "disposition, kind, original_message_id, token_stale, rule_id IS NOT NULL, rules_version IS NOT NULL "
+        "FROM bounce_events");
+    EXPECT_EQ(e[0].as<std::int64_t>(), 42);
+    EXPECT_EQ(e[1].as<std::int64_t>(), 7);
+    EXPECT_EQ(e[2].as<std::int64_t>(), account_id_);
+    EXPECT_EQ(e[3].as<std::string>(), "alice@example.com");
+    EXPECT_EQ(e[4].as<std::string>(), "example.com");
+    EXPECT_EQ(e[5].as<std::string>(), "5.1.1");
+    EXPECT_EQ(e[6].as<std::string>(), "userunknown");
+    EXPECT_TRUE(e[7].as<bool>());
+    EXPECT_EQ(e[8].as<std::string>(), "hard");
+    EXPECT_EQ(e[9].as<std::string>(), "dsn");
+    EXPECT_EQ(e[10].as<std::string>(), "<orig-1@acme.test>");
+    EXPECT_FALSE(e[11].as<bool>());
+    EXPECT_TRUE(e[12].as<bool>());
+    EXPECT_TRUE(e[13].as<bool>());
+}
+
+TEST_F(IngestTest, ARetriedDeliveryIsStoredOnce) {
+    const std::string rcpt = Address(1, 2);
+    const std::string dsn = Dsn("bob@example.com");
+    EXPECT_EQ(SendOne({rcpt}, dsn).code, 250);
+    EXPECT_EQ(SendOne({rcpt}, dsn).code, 250) << "the retry is acknowledged";
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), 1);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events"), 1);
+    // The same content to another envelope recipient is another delivery.
+    EXPECT_EQ(SendOne({Address(1, 3)}, dsn).code, 250);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), 2);
+}
+
+TEST_F(IngestTest, OneMessageForSeveralTokensIsStoredOnceAndAttributedToEach) {
+    SmtpReply r = SendOne({Address(5, 100), Address(5, 101)}, Dsn("carol@example.com"));
+    ASSERT_EQ(r.code, 250) << r.text;
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), 1);
+    EXPECT_EQ(Count("SELECT count(DISTINCT recipient_id) FROM bounce_events WHERE mailing_id = 5"), 2);
+    EXPECT_EQ(Count("SELECT count(DISTINCT raw_message_id) FROM bounce_events"), 1);
+}
+
+TEST_F(IngestTest, RecipientsAreCheckedAtRcptTime) {
+    SmtpClient client;
+    ASSERT_TRUE(client.Connect("127.0.0.1", port_));
+    ASSERT_EQ(client.Read().code, 220);
+    ASSERT_EQ(client.Command("EHLO client.test").code, 250);
+    ASSERT_EQ(client.Command("MAIL FROM:<>").code, 250);
+
+    SmtpReply unknown = client.Command("RCPT TO:<notatoken@feedback.acme.test>");
+    EXPECT_EQ(unknown.code, 550);
+    EXPECT_EQ(unknown.text.substr(0, 5), "5.1.1") << unknown.text;
+
+    // A token minted for another account does not verify under this account's domain.
+    SmtpReply cross = client.Command("RCPT TO:<" + Address(1, 1, other_account_) + ">");
+    EXPECT_EQ(cross.code, 550) << cross.text;
+    EXPECT_EQ(client.Command("RCPT TO:<" + Address(1, 1, other_account_, "feedback.other.test") + ">").code, 250);
+
+    SmtpReply relay = client.Command("RCPT TO:<someone@gmail.com>");
+    EXPECT_EQ(relay.code, 550);
+    EXPECT_EQ(relay.text.substr(0, 5), "5.7.1") << relay.text;
+
+    // Case changed by a relay on the way: still the same token and domain.
+    std::string upper = Address(9, 9);
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(client.Command("RCPT TO:<" + upper + ">").code, 250);
+
+    EXPECT_EQ(client.Command("RCPT TO:<postmaster@feedback.acme.test>").code, 250);
+    EXPECT_EQ(client.Command("RCPT TO:<Abuse@Feedback.Acme.Test>").code, 250);
+    EXPECT_EQ(client.Command("RCPT TO:<Postmaster>").code, 250);
+}
+
+TEST_F(IngestTest, StaleButAuthenticTokensAreAcceptedAndFlagged) {
+    SmtpReply r = SendOne({Address(3, 4, 0, "feedback.acme.test", Today() - 100)}, Dsn("dave@example.com"));
+    ASSERT_EQ(r.code, 250) << r.text;
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE token_stale AND mailing_id = 3"), 1);
+}
+
+TEST_F(IngestTest, RoleMailboxesAreStoredUnattributed) {
+    ASSERT_EQ(SendOne({"postmaster@feedback.acme.test"}, Dsn("erin@example.com")).code, 250);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id IS NULL AND account_id = " +
+                    std::to_string(account_id_)),
+              1);
+}
+
+TEST_F(IngestTest, ATokenInTheAttachedOriginalAttributesAMangledDelivery) {
+    // The bounce went to abuse@ (say a forwarder rewrote it), but the original's Return-Path
+    // still carries the envelope address.
+    const std::string token_address = Address(77, 88);
+    ASSERT_EQ(SendOne({"abuse@feedback.acme.test"}, Dsn("frank@example.com", "5.1.1", token_address, "2")).code, 250);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 77 AND recipient_id = 88"), 1);
+}
+
+TEST_F(IngestTest, AMessageTheParserRejectsIsKeptRawAsUnparsed) {
+    const std::string junk = "\x01\x02 not a message at all\n\x7f\x80\x81\n";
+    ASSERT_FALSE(bounce::Parse(junk).ok()) << "precondition: the parser refuses this input";
+    ASSERT_EQ(SendOne({Address(1, 1)}, junk).code, 250);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE parse_state = 'unparsed' AND parse_error <> ''"), 1);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events"), 0);
+}
+
+TEST_F(IngestTest, ConcurrentSessionsShareTransactions) {
+    constexpr int kSessions = 8;
+    constexpr int kPerSession = 25;
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    for (int s = 0; s < kSessions; ++s) {
+        threads.emplace_back([&, s] {
+            SmtpClient client;
+            if (!client.Connect("127.0.0.1", port_)) return;
+            for (int i = 0; i < kPerSession; ++i) {
+                const std::string tag = std::to_string(s) + "-" + std::to_string(i);
+                if (client.Send("", {Address(500, static_cast<std::uint64_t>(s * 1000 + i))},
+                                Dsn("user" + tag + "@example.com", "5.1.1", "x@example.org", tag))
+                        .code == 250) {
+                    ok.fetch_add(1);
+                }
+            }
+            client.Command("QUIT");
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), kSessions * kPerSession);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), kSessions * kPerSession);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 500"), kSessions * kPerSession);
+    EXPECT_LT(ingest_->counters().batches.load(), static_cast<std::uint64_t>(kSessions * kPerSession))
+        << "messages of concurrent sessions were grouped";
+}
+
+TEST_F(IngestTest, UnreachableDatabaseGives451AndStoresNothing) {
+    server_->Shutdown(std::chrono::seconds(5));
+    ingest_->Stop();
+    StartServer("host=127.0.0.1 port=1 dbname=nothing connect_timeout=2");
+    SmtpReply r = SendOne({Address(1, 1)}, Dsn("gina@example.com"));
+    EXPECT_EQ(r.code, 451) << r.text;
+    EXPECT_EQ(r.text.substr(0, 5), "4.3.0") << r.text;
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), 0);
+}
+
+}  // namespace
+}  // namespace rebound::ingest
