@@ -88,7 +88,9 @@ std::string ToUtf8(std::string_view text, std::string_view charset) {
     if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
         return std::string(text);
     }
-    bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    // 7-bit text is the same in UTF-8, except for stateful encodings (ISO-2022 escapes, UTF-7).
+    bool ascii = std::all_of(text.begin(), text.end(),
+                             [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != '\x1b' && c != '~'; });
     if (ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32") return std::string(text);
     iconv_t cd = iconv_open("UTF-8", cs.c_str());
     if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(text);

@@ -210,7 +210,10 @@ std::string FindCommand(std::string_view lower) {
         }
     }
     if (command.empty()) {
-        if (Contains(lower, "rcpt to")) return "RCPT";
+        if (Contains(lower, "rcpt to") || Contains(lower, "after rcpt") || Contains(lower, "rcpt_to") ||
+            Contains(lower, "smtp:rcpt") || Contains(lower, "rcpt command")) {
+            return "RCPT";
+        }
         if (Contains(lower, "mail from")) return "MAIL";
         if (Contains(lower, "final data") || Contains(lower, "end of data")) return "DATA";
     }

@@ -1,0 +1,432 @@
+#include "services/bounce/parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "services/bounce/mime.h"
+
+namespace rebound::bounce {
+namespace {
+
+std::string Crlf(const std::string& lf) {
+    std::string out;
+    for (char c : lf) {
+        if (c == '\n') out.push_back('\r');
+        out.push_back(c);
+    }
+    return out;
+}
+
+// A Postfix-style RFC 3464 DSN for one recipient; `status_block` replaces the per-recipient fields.
+std::string Dsn(const std::string& status_block, const std::string& dsn_encoding = "") {
+    std::string part_headers = "Content-Type: message/delivery-status\n";
+    std::string fields =
+        "Reporting-MTA: dns; mx.sender.example\n"
+        "Arrival-Date: Fri, 13 Feb 2015 02:45:44 +0000\n"
+        "\n" +
+        status_block;
+    if (dsn_encoding == "base64") {
+        part_headers += "Content-Transfer-Encoding: base64\n";
+        static const char* kTable = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::string enc;
+        std::size_t i = 0;
+        for (; i + 2 < fields.size(); i += 3) {
+            unsigned v = (static_cast<unsigned char>(fields[i]) << 16) |
+                         (static_cast<unsigned char>(fields[i + 1]) << 8) | static_cast<unsigned char>(fields[i + 2]);
+            enc += kTable[(v >> 18) & 63];
+            enc += kTable[(v >> 12) & 63];
+            enc += kTable[(v >> 6) & 63];
+            enc += kTable[v & 63];
+        }
+        if (i < fields.size()) {
+            unsigned v = static_cast<unsigned char>(fields[i]) << 16;
+            if (i + 1 < fields.size()) v |= static_cast<unsigned char>(fields[i + 1]) << 8;
+            enc += kTable[(v >> 18) & 63];
+            enc += kTable[(v >> 12) & 63];
+            enc += i + 1 < fields.size() ? kTable[(v >> 6) & 63] : '=';
+            enc += '=';
+        }
+        std::string wrapped;
+        for (std::size_t j = 0; j < enc.size(); j += 76)
+            wrapped += enc.substr(j, 76) + "\n";
+        fields = wrapped;
+    }
+    return "From: MAILER-DAEMON@mx.sender.example (Mail Delivery System)\n"
+           "To: sender@sender.example\n"
+           "Subject: Undelivered Mail Returned to Sender\n"
+           "MIME-Version: 1.0\n"
+           "Content-Type: multipart/report; report-type=delivery-status; boundary=\"BOUNDARY\"\n"
+           "\n"
+           "--BOUNDARY\n"
+           "Content-Type: text/plain; charset=us-ascii\n"
+           "\n"
+           "I'm sorry to have to inform you that your message could not be delivered.\n"
+           "\n"
+           "--BOUNDARY\n" +
+           part_headers + "\n" + fields +
+           "\n"
+           "--BOUNDARY\n"
+           "Content-Type: message/rfc822\n"
+           "\n"
+           "Return-Path: <bounce+tok123@feedback.customer.example>\n"
+           "From: News <news@customer.example>\n"
+           "To: kijitora@example.jp\n"
+           "Subject: Hello\n"
+           "Message-ID: <orig-1@customer.example>\n"
+           "List-Unsubscribe: <mailto:unsub+tok123@feedback.customer.example>\n"
+           "\n"
+           "body\n"
+           "--BOUNDARY--\n";
+}
+
+const char kUserUnknownBlock[] =
+    "Final-Recipient: rfc822; kijitora@example.jp\n"
+    "Original-Recipient: rfc822;kijitora@example.jp\n"
+    "Action: failed\n"
+    "Status: 5.1.1\n"
+    "Remote-MTA: dns; mx.example.jp\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <kijitora@example.jp>: Recipient address rejected:\n"
+    "    User unknown in local recipient table\n"
+    "Last-Attempt-Date: Fri, 13 Feb 2015 02:45:45 +0000\n";
+
+TEST(BounceParser, RejectsNonMessage) {
+    EXPECT_EQ(Parse("hello world, not a message\n").status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(Parse("").status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(Parse(std::string("\0\1\2", 3)).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BounceParser, Rfc3464UserUnknown) {
+    auto report = Parse(Dsn(kUserUnknownBlock));
+    ASSERT_TRUE(report.ok()) << report.status();
+    ASSERT_EQ(report->records.size(), 1u);
+    const Record& r = report->records[0];
+    EXPECT_EQ(r.recipient, "kijitora@example.jp");
+    EXPECT_EQ(r.original_recipient, "kijitora@example.jp");
+    EXPECT_EQ(r.status, "5.1.1");
+    EXPECT_EQ(r.reply_code, "550");
+    EXPECT_EQ(r.action, "failed");
+    EXPECT_EQ(r.reason, "userunknown");
+    EXPECT_TRUE(r.hard_bounce);
+    EXPECT_EQ(r.bounce_class, 10);
+    EXPECT_EQ(r.disposition, "hard");
+    EXPECT_EQ(r.kind, "dsn");
+    EXPECT_EQ(r.remote_mta, "mx.example.jp");
+    EXPECT_EQ(r.reporting_mta, "mx.sender.example");
+    EXPECT_EQ(r.diagnostic,
+              "550 5.1.1 <kijitora@example.jp>: Recipient address rejected: User unknown in local recipient table");
+    EXPECT_EQ(r.last_attempt_date, "Fri, 13 Feb 2015 02:45:45 +0000");
+    EXPECT_FALSE(r.rule_id.empty());
+    EXPECT_EQ(report->reporting_mta, "mx.sender.example");
+    EXPECT_EQ(report->arrival_date, "Fri, 13 Feb 2015 02:45:44 +0000");
+    EXPECT_EQ(report->rules_version, RulesVersion());
+    ASSERT_TRUE(report->original.has_value());
+    EXPECT_EQ(report->original->message_id, "<orig-1@customer.example>");
+    EXPECT_EQ(report->original->to, "kijitora@example.jp");
+    const auto& c = report->original->candidate_addresses;
+    EXPECT_NE(std::find(c.begin(), c.end(), "bounce+tok123@feedback.customer.example"), c.end());
+    EXPECT_NE(std::find(c.begin(), c.end(), "unsub+tok123@feedback.customer.example"), c.end());
+}
+
+void ExpectSameRecords(const Report& a, const Report& b) {
+    ASSERT_EQ(a.records.size(), b.records.size());
+    for (std::size_t i = 0; i < a.records.size(); ++i) {
+        EXPECT_EQ(a.records[i].recipient, b.records[i].recipient);
+        EXPECT_EQ(a.records[i].reason, b.records[i].reason);
+        EXPECT_EQ(a.records[i].status, b.records[i].status);
+        EXPECT_EQ(a.records[i].diagnostic, b.records[i].diagnostic);
+        EXPECT_EQ(a.records[i].rule_id, b.records[i].rule_id);
+    }
+}
+
+TEST(BounceParser, LfAndCrlfAreIdentical) {
+    std::string lf = Dsn(kUserUnknownBlock);
+    auto a = Parse(lf);
+    auto b = Parse(Crlf(lf));
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(b.ok());
+    ExpectSameRecords(*a, *b);
+}
+
+TEST(BounceParser, Base64DeliveryStatus) {
+    auto plain = Parse(Dsn(kUserUnknownBlock));
+    auto b64 = Parse(Dsn(kUserUnknownBlock, "base64"));
+    ASSERT_TRUE(b64.ok());
+    ASSERT_EQ(b64->records.size(), 1u);
+    ExpectSameRecords(*plain, *b64);
+}
+
+TEST(BounceParser, DelayedIsNotABounce) {
+    auto report =
+        Parse(Dsn("Final-Recipient: rfc822; slow@example.net\n"
+                  "Action: delayed\n"
+                  "Status: 4.2.2\n"
+                  "Diagnostic-Code: smtp; 452 4.2.2 Mailbox full\n"));
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->records.size(), 1u);
+    const Record& r = report->records[0];
+    EXPECT_EQ(r.reason, "delayed");
+    EXPECT_EQ(r.text_reason, "mailboxfull");
+    EXPECT_EQ(r.disposition, "delayed");
+    EXPECT_FALSE(r.hard_bounce);
+}
+
+TEST(BounceParser, DeliveredRelayedExpanded) {
+    for (const char* action : {"delivered", "relayed", "expanded"}) {
+        auto report =
+            Parse(Dsn(std::string("Final-Recipient: rfc822; ok@example.net\nAction: ") + action + "\nStatus: 2.0.0\n"));
+        ASSERT_TRUE(report.ok());
+        ASSERT_EQ(report->records.size(), 1u);
+        EXPECT_EQ(report->records[0].reason, "delivered") << action;
+        EXPECT_FALSE(report->records[0].hard_bounce);
+    }
+}
+
+TEST(BounceParser, SeveralRecipientsOneRecordEach) {
+    auto report =
+        Parse(Dsn("Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n"
+                  "Diagnostic-Code: smtp; 550 5.1.1 no such user\n\n"
+                  "Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.2.2\n"
+                  "Diagnostic-Code: smtp; 552 5.2.2 mailbox full\n"));
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->records.size(), 2u);
+    EXPECT_EQ(report->records[0].recipient, "a@example.net");
+    EXPECT_EQ(report->records[0].reason, "userunknown");
+    EXPECT_EQ(report->records[1].recipient, "b@example.net");
+    EXPECT_EQ(report->records[1].reason, "mailboxfull");
+    EXPECT_FALSE(report->records[1].hard_bounce);
+}
+
+TEST(BounceParser, BrokenBoundaryStillParses) {
+    // The closing boundary is missing and the declared boundary has trailing junk.
+    std::string msg = Dsn(kUserUnknownBlock);
+    msg.erase(msg.rfind("--BOUNDARY--"));
+    auto report = Parse(msg);
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->records.size(), 1u);
+    EXPECT_EQ(report->records[0].reason, "userunknown");
+
+    // No boundary parameter at all: the text is read as a plain bounce.
+    std::string no_boundary =
+        "From: MAILER-DAEMON@mx.example\nSubject: Undelivered Mail Returned to Sender\n"
+        "Content-Type: multipart/report; report-type=delivery-status\n\n"
+        "<kijitora@example.jp>: host mx.example.jp[192.0.2.1] said: 550 5.1.1 User unknown (in reply to RCPT TO "
+        "command)\n";
+    auto r2 = Parse(no_boundary);
+    ASSERT_TRUE(r2.ok());
+    ASSERT_EQ(r2->records.size(), 1u);
+    EXPECT_EQ(r2->records[0].recipient, "kijitora@example.jp");
+    EXPECT_EQ(r2->records[0].reason, "userunknown");
+}
+
+TEST(BounceParser, QuotedPrintableTextBounce) {
+    std::string msg =
+        "From: Mail Delivery System <Mailer-Daemon@mx.example>\n"
+        "To: sender@sender.example\n"
+        "Subject: Mail delivery failed: returning message to sender\n"
+        "X-Failed-Recipients: kijitora@example.jp\n"
+        "Content-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: quoted-printable\n"
+        "\n"
+        "This message was created automatically by mail delivery software.\n"
+        "\n"
+        "  kijitora@example.jp\n"
+        "    SMTP error from remote mail server after RCPT TO:<kijitora@example.jp>:\n"
+        "    host mx.example.jp [192.0.2.1]: 550 5.1.1 <kijitora@example.jp>: Recipient =\n"
+        "address rejected: User unknown\n";
+    auto report = Parse(msg);
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->records.size(), 1u);
+    const Record& r = report->records[0];
+    EXPECT_EQ(r.recipient, "kijitora@example.jp");
+    EXPECT_EQ(r.kind, "nonstandard");
+    EXPECT_EQ(r.reason, "userunknown");
+    EXPECT_EQ(r.reply_code, "550");
+    EXPECT_EQ(r.status, "5.1.1");
+    EXPECT_NE(r.diagnostic.find("Recipient address rejected"), std::string::npos);
+}
+
+TEST(BounceParser, NestedRfc822Original) {
+    std::string msg =
+        "From: MAILER-DAEMON@mx.example\n"
+        "Subject: Undeliverable\n"
+        "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
+        "--outer\nContent-Type: text/plain\n\n<kijitora@example.jp>: 550 5.1.1 unknown user (in reply to RCPT TO)\n"
+        "--outer\nContent-Type: message/rfc822\n\n"
+        "From: forwarder@example.org\nTo: kijitora@example.jp\nMessage-ID: <outer@x>\n"
+        "Content-Type: multipart/mixed; boundary=\"inner\"\n\n"
+        "--inner\nContent-Type: text/plain\n\nsee attached\n"
+        "--inner\nContent-Type: message/rfc822\n\n"
+        "From: news@customer.example\nTo: kijitora@example.jp\nMessage-ID: <inner@x>\n\nhello\n"
+        "--inner--\n"
+        "--outer--\n";
+    auto report = Parse(msg);
+    ASSERT_TRUE(report.ok()) << report.status();
+    ASSERT_EQ(report->records.size(), 1u);
+    EXPECT_EQ(report->records[0].recipient, "kijitora@example.jp");
+    ASSERT_TRUE(report->original.has_value());
+    EXPECT_EQ(report->original->message_id, "<outer@x>");
+}
+
+TEST(BounceParser, EncodedWords) {
+    EXPECT_EQ(DecodeEncodedWords("=?UTF-8?B?44GT44KT44Gr44Gh44Gv?="),
+              "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf");
+    EXPECT_EQ(DecodeEncodedWords("=?ISO-8859-1?Q?R=E9ponse_automatique?="), "R\xc3\xa9ponse automatique");
+    EXPECT_EQ(DecodeEncodedWords("=?utf-8?q?a?= =?utf-8?q?b?="), "ab");  // blanks between words vanish
+    EXPECT_EQ(DecodeEncodedWords("plain =?broken"), "plain =?broken");
+    EXPECT_EQ(DecodeEncodedWords("=?iso-2022-jp?B?GyRCJDMkcyRLJEEkTxsoQg==?="),
+              "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf");
+}
+
+TEST(BounceParser, CharsetConversion) {
+    EXPECT_EQ(ToUtf8("caf\xe9", "iso-8859-1"), "caf\xc3\xa9");
+    EXPECT_EQ(ToUtf8("abc", "no-such-charset"), "abc");
+}
+
+std::string AutoReply(const std::string& subject, const std::string& extra_header = "") {
+    return "From: Kijitora <kijitora@example.org>\nTo: news@customer.example\nSubject: " + subject + "\n" +
+           extra_header + "Content-Type: text/plain; charset=utf-8\n\nI am away until Monday.\n";
+}
+
+TEST(BounceParser, AutoRepliesInSeveralLanguages) {
+    for (const char* subject :
+         {"Out of Office: Hello", "Automatic reply: Hello", "Afwezig: Hello", "Abwesenheitsnotiz: Hello",
+          "=?UTF-8?Q?R=C3=A9ponse_automatique_:_Hello?=", "=?UTF-8?B?T2ZpcyBkxLHFn8SxbmRh?=", "Auto: Hello",
+          "Risposta automatica: Hello", "=?UTF-8?B?6Ieq5Yqo5Zue5aSNOiBIZWxsbw==?="}) {
+        auto report = Parse(AutoReply(subject));
+        ASSERT_TRUE(report.ok());
+        ASSERT_EQ(report->records.size(), 1u) << subject;
+        const Record& r = report->records[0];
+        EXPECT_EQ(r.reason, "vacation") << subject;
+        EXPECT_EQ(r.recipient, "kijitora@example.org");
+        EXPECT_EQ(r.kind, "autoreply");
+        EXPECT_EQ(r.disposition, "auto_reply");
+        EXPECT_EQ(r.bounce_class, 60);
+        EXPECT_FALSE(r.hard_bounce);
+    }
+    for (const char* header :
+         {"Auto-Submitted: auto-replied\n", "X-Autoreply: yes\n", "X-Autorespond: yes\n", "Precedence: auto_reply\n"}) {
+        auto report = Parse(AutoReply("Re: Hello", header));
+        ASSERT_TRUE(report.ok());
+        ASSERT_EQ(report->records.size(), 1u) << header;
+        EXPECT_EQ(report->records[0].reason, "vacation");
+    }
+    // An ordinary reply is nothing.
+    auto plain = Parse(AutoReply("Re: Hello"));
+    ASSERT_TRUE(plain.ok());
+    EXPECT_TRUE(plain->records.empty());
+}
+
+std::string Arf(const std::string& feedback_type, const std::string& rcpt_field) {
+    return "From: staff@hotmail.example\nTo: abuse@customer.example\nSubject: complaint\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/report; report-type=feedback-report; boundary=\"arf\"\n\n"
+           "--arf\nContent-Type: text/plain\n\nThis is an email abuse report.\n"
+           "--arf\nContent-Type: message/feedback-report\n\n"
+           "Feedback-Type: " +
+           feedback_type + "\nUser-Agent: SomeGenerator/1.0\nVersion: 1\n" + rcpt_field +
+           "Reporting-MTA: dns; mail.receiver.example\n"
+           "\n--arf\nContent-Type: text/rfc822-headers\n\n"
+           "From: news@customer.example\nTo: complainer@receiver.example\nMessage-ID: <c1@customer.example>\n"
+           "Return-Path: <bounce+tok9@feedback.customer.example>\n"
+           "\n--arf--\n";
+}
+
+TEST(BounceParser, ArfFeedbackTypes) {
+    for (const char* type : {"abuse", "fraud", "virus", "opt-out", "not-spam", "auth-failure", "other"}) {
+        auto report = Parse(Arf(type, "Original-Rcpt-To: <rcpt@receiver.example>\n"));
+        ASSERT_TRUE(report.ok());
+        ASSERT_EQ(report->records.size(), 1u);
+        const Record& r = report->records[0];
+        EXPECT_EQ(r.reason, "feedback");
+        EXPECT_EQ(r.feedback_type, type);
+        EXPECT_EQ(r.recipient, "rcpt@receiver.example");
+        EXPECT_EQ(r.kind, "arf");
+        EXPECT_EQ(r.disposition, "complaint");
+        EXPECT_FALSE(r.hard_bounce);
+    }
+    // Without Original-Rcpt-To the To of the attached original is the complainer.
+    auto report = Parse(Arf("abuse", ""));
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->records.size(), 1u);
+    EXPECT_EQ(report->records[0].recipient, "complainer@receiver.example");
+    ASSERT_TRUE(report->original.has_value());
+    EXPECT_EQ(report->original->message_id, "<c1@customer.example>");
+}
+
+TEST(BounceParser, MicrosoftJmrp) {
+    std::string msg =
+        "From: staff@hotmail.com\nTo: fbl@customer.example\nSubject: complaint about message from 192.0.2.1\n"
+        "Content-Type: multipart/mixed; boundary=\"j\"\n\n"
+        "--j\nContent-Type: text/plain\n\nThis is a JMRP report.\n"
+        "--j\nContent-Type: message/rfc822\n\n"
+        "X-HmXmrOriginalRecipient: <complainer@hotmail.com>\nFrom: news@customer.example\nTo: x@hotmail.com\n\nhi\n"
+        "--j--\n";
+    auto report = Parse(msg);
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->records.size(), 1u);
+    EXPECT_EQ(report->records[0].reason, "feedback");
+    EXPECT_EQ(report->records[0].recipient, "complainer@hotmail.com");
+}
+
+TEST(BounceParser, OrdinaryMessageGivesNoRecords) {
+    auto report = Parse("From: a@example.org\nTo: b@example.org\nSubject: lunch?\n\nSee you at noon.\n");
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->records.empty());
+}
+
+TEST(BounceParser, LimitOnTotalSize) {
+    Limits limits;
+    limits.max_message_bytes = 1000;
+    std::string msg = Dsn(kUserUnknownBlock);
+    ASSERT_GT(msg.size(), 1000u);
+    EXPECT_EQ(Parse(msg, limits).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(BounceParser, LimitOnHeaderSize) {
+    Limits limits;
+    limits.max_header_bytes = 200;
+    std::string msg = "From: a@example.org\nX-Long: " + std::string(500, 'x') + "\n\nbody\n";
+    EXPECT_EQ(Parse(msg, limits).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(BounceParser, LimitOnDepth) {
+    std::string msg = "From: a@example.org\nSubject: deep\n";
+    for (int i = 0; i < 20; ++i) {
+        msg +=
+            "Content-Type: multipart/mixed; boundary=\"b" + std::to_string(i) + "\"\n\n--b" + std::to_string(i) + "\n";
+    }
+    msg += "Content-Type: text/plain\n\nhello\n";
+    EXPECT_EQ(Parse(msg).status().code(), absl::StatusCode::kResourceExhausted);
+    Limits roomy;
+    roomy.max_depth = 64;
+    EXPECT_TRUE(Parse(msg, roomy).ok());
+}
+
+TEST(BounceParser, LimitOnParts) {
+    std::string msg = "From: a@example.org\nSubject: many\nContent-Type: multipart/mixed; boundary=\"b\"\n\n";
+    for (int i = 0; i < 300; ++i)
+        msg += "--b\nContent-Type: text/plain\n\npart\n";
+    msg += "--b--\n";
+    EXPECT_EQ(Parse(msg).status().code(), absl::StatusCode::kResourceExhausted);
+    // Parts without their own Content-Type are counted too.
+    std::string bare = "From: a@example.org\nSubject: many\nContent-Type: multipart/mixed; boundary=\"b\"\n\n";
+    for (int i = 0; i < 300; ++i)
+        bare += "--b\n\npart\n";
+    bare += "--b--\n";
+    EXPECT_EQ(Parse(bare).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(BounceParser, RecordLimit) {
+    std::string block;
+    for (int i = 0; i < 50; ++i) {
+        block += "Final-Recipient: rfc822; u" + std::to_string(i) + "@example.net\nAction: failed\nStatus: 5.1.1\n\n";
+    }
+    Limits limits;
+    limits.max_records = 10;
+    auto report = Parse(Dsn(block), limits);
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->records.size(), 10u);
+}
+
+}  // namespace
+}  // namespace rebound::bounce
