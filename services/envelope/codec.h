@@ -1,6 +1,6 @@
 #pragma once
 // Envelope tokens: the local part of a per-recipient envelope address (VERP), e.g.
-// `b-0h3k...@feedback.customer.com`. A token names the mailing and the recipient a bounce
+// `b-51m02m8p063a01fnw4057f2t6mvzmgaj97hg@feedback.customer.com`. A token names the mailing and the recipient a bounce
 // is about, authenticated with a truncated HMAC-SHA256 under a per-account key, and spelled
 // in case-insensitive base32 so that MTAs which change the case of local parts do no harm.
 //
@@ -12,18 +12,18 @@
 //   MAC: the first 10 bytes of HMAC-SHA256(account key, all bytes above)
 //
 // The header fixes the total length, so an inserted, deleted or truncated character is
-// caught before the MAC is computed. Typical tokens (key 1, a 2026 day, a mailing id below
-// 2^24, a recipient id below 2^32) are 22 bytes = 36 characters; the longest (every field at
-// its maximum) is 36 bytes = 58 characters, which leaves 6 octets for a prefix within the
-// 64-octet limit of RFC 5321 4.5.3.1.1.
+// nearly always refused before the MAC is computed (and by the MAC otherwise). Typical tokens (key 1, a 2026 day, a
+// mailing id below 2^24, a recipient id below 2^32) are 22 bytes = 36 characters; the longest (every field at its
+// maximum) is 36 bytes = 58 characters, which leaves 6 octets for a prefix within the 64-octet limit of RFC
+// 5321 4.5.3.1.1. (Full-range ids, key ids and days plus an 80-bit MAC need at least 272 bits = 55 characters in any
+// encoding, so a 16-character prefix could never fit.)
 //
-// Why 80 MAC bits: verification is online -- every guess is a message delivered to our MX,
-// so at a (generous) 10^5 guesses/s an attacker needs ~10^14 years for an even chance at one
-// forged token. A forged token could inject a complaint that suppresses a real recipient, so
-// a 64-bit tag (~3 million years at that rate, less against many accounts in parallel) was
-// judged too thin a margin, while each further byte costs 1.6 characters of every address
-// and of the prefix budget. 80 bits is also the floor NIST SP 800-107 gives for truncated
-// HMAC tags without extra rate limits on verification.
+// Why 80 MAC bits: verification is online -- every guess is a message our MX accepts and
+// decodes -- so an attacker's chance of one forged token is (guesses) x 2^-80. A forged
+// token can inject a complaint that suppresses a real recipient. Bounding the guesses by
+// what the decoder could verify flat out (2 million/s for a year, 6.3e13 guesses) gives
+// 5e-11 with 80 bits, but 3e-6 with 64 bits, which was judged too thin. Each further byte
+// costs 1.6 characters of every address and of the prefix budget (see kMaxPrefixLength).
 //
 // Keys: HKDF-SHA256 (RFC 5869) from the master secret, info binding the account id and the
 // key id, so a token minted for one account never verifies under another account's domain.
@@ -131,6 +131,7 @@ class Codec {
     static absl::StatusOr<Codec> Create(std::string_view master_key_hex, std::string prefix,
                                         std::uint32_t stale_after_days);
 
+    // A moved-from Codec may only be destroyed or assigned to.
     Codec(Codec&&) noexcept;
     Codec& operator=(Codec&&) noexcept;
     ~Codec();
