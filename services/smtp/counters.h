@@ -40,7 +40,40 @@ struct Counters {
     Counters(const Counters&) = delete;
     Counters& operator=(const Counters&) = delete;
 
-    // "sessions=3 messages_accepted=2 ..." for logs and diagnostics.
+    // Calls f(name, value) for every counter, in declaration order.
+    template <typename F>
+    void Visit(F&& f) const {
+#define REBOUND_SMTP_COUNTER(name) f(#name, name.load(std::memory_order_relaxed))
+        REBOUND_SMTP_COUNTER(sessions);
+        REBOUND_SMTP_COUNTER(sessions_active);
+        REBOUND_SMTP_COUNTER(tls_sessions);
+        REBOUND_SMTP_COUNTER(tls_failures);
+        REBOUND_SMTP_COUNTER(messages_accepted);
+        REBOUND_SMTP_COUNTER(messages_deferred);
+        REBOUND_SMTP_COUNTER(messages_rejected);
+        REBOUND_SMTP_COUNTER(bytes_accepted);
+        REBOUND_SMTP_COUNTER(recipients_accepted);
+        REBOUND_SMTP_COUNTER(rcpt_unknown);
+        REBOUND_SMTP_COUNTER(relay_denied);
+        REBOUND_SMTP_COUNTER(rcpt_temporary);
+        REBOUND_SMTP_COUNTER(rcpt_other);
+        REBOUND_SMTP_COUNTER(size);
+        REBOUND_SMTP_COUNTER(too_many_recipients);
+        REBOUND_SMTP_COUNTER(syntax);
+        REBOUND_SMTP_COUNTER(line_too_long);
+        REBOUND_SMTP_COUNTER(bare_lf);
+        REBOUND_SMTP_COUNTER(timeout);
+        REBOUND_SMTP_COUNTER(slow_data);
+        REBOUND_SMTP_COUNTER(session_deadline);
+        REBOUND_SMTP_COUNTER(errors_exceeded);
+        REBOUND_SMTP_COUNTER(too_many_messages);
+        REBOUND_SMTP_COUNTER(early_talker);
+        REBOUND_SMTP_COUNTER(connections_refused);
+        REBOUND_SMTP_COUNTER(shutdown_closed);
+#undef REBOUND_SMTP_COUNTER
+    }
+
+    // "sessions=3 messages_accepted=2 ..." for diagnostics.
     std::string Describe() const;
 };
 

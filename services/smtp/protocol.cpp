@@ -15,19 +15,19 @@ constexpr unsigned Bit(State s) {
 }
 constexpr unsigned kAnyState = Bit(State::kInit) | Bit(State::kReady) | Bit(State::kMail) | Bit(State::kRcpt);
 
-// A delegate reply is peer-facing text from another component: make sure it is a usable
-// SMTP reply (code range, class-matching enhanced code) before sending it.
-Reply SanitizeDelegateReply(Reply reply, int fallback_code) {
-    if (reply.code < 200 || reply.code > 599 || reply.code / 100 == 3) {
-        return MakeReply(ReplyId::kLocalError);
-    }
+// A delegate reply goes to the peer: make sure it is a usable SMTP reply (code range,
+// class-matching enhanced code, some text) before sending it.
+Reply SanitizeDelegateReply(Reply reply, const char* positive_enhanced) {
+    if (reply.code < 200 || reply.code > 599 || reply.code / 100 == 3) return MakeReply(ReplyId::kLocalError);
     if (!ValidEnhancedCode(reply.enhanced, reply.code)) {
-        reply.enhanced =
-            reply.code < 300 ? (fallback_code == 250 ? "2.0.0" : "2.1.5") : (reply.code < 500 ? "4.0.0" : "5.0.0");
+        reply.enhanced = reply.code < 300 ? positive_enhanced : (reply.code < 500 ? "4.0.0" : "5.0.0");
     }
     if (reply.text.empty()) reply.text = reply.Positive() ? "OK" : "Rejected";
     return reply;
 }
+
+// Upper bound for the buffer reserved from a declared SIZE (peer-controlled).
+constexpr std::uint64_t kMaxReserve = 1 << 20;
 
 }  // namespace
 
@@ -151,10 +151,12 @@ Next Protocol::OnCommandLine(const LineResult& line, std::string* out) {
             return Next::kReadCommand;
     }
     const Command cmd = ParseCommand(line.line);
-    log::Debug("smtp.command")
-        .Kv("session", info_->session_id)
-        .Kv("state", StateName(state_))
-        .Kv("line", log::Escape(line.line, 80));
+    if (log::MinLevel() <= log::Level::kDebug) {
+        log::Debug("smtp.command")
+            .Kv("session", info_->session_id)
+            .Kv("state", StateName(state_))
+            .Kv("line", log::Escape(line.line, 80));
+    }
     const CommandSpec* spec = FindSpec(cmd.verb);
     if (spec == nullptr) {
         Bump(counters_->syntax);
@@ -264,7 +266,7 @@ Next Protocol::ProceedMail(std::string* out) {
 
 Next Protocol::ProceedRcpt(std::string* out) {
     ++transaction_->rcpt_attempts;
-    Reply reply = SanitizeDelegateReply(delegate_->CheckRecipient(*info_, pending_rcpt_.mailbox), 251);
+    Reply reply = SanitizeDelegateReply(delegate_->CheckRecipient(*info_, pending_rcpt_.mailbox), "2.1.5");
     if (reply.Positive()) {
         transaction_->recipients.push_back(std::move(pending_rcpt_.mailbox));
         Bump(counters_->recipients_accepted);
@@ -291,7 +293,7 @@ Next Protocol::ProceedRcpt(std::string* out) {
 
 Next Protocol::ProceedData(std::string* out) {
     message_.clear();
-    const std::uint64_t hint = std::min<std::uint64_t>(transaction_->mail.size.value_or(0), limits_.max_message_bytes);
+    const std::uint64_t hint = std::min({transaction_->mail.size.value_or(0), limits_.max_message_bytes, kMaxReserve});
     message_.reserve(static_cast<std::size_t>(hint));
     data_bytes_ = 0;
     prev_crlf_ = true;
@@ -387,7 +389,7 @@ Protocol::Delivery Protocol::TakeDelivery() {
 }
 
 void Protocol::OnDelivered(const Reply& delegate_reply, std::size_t message_bytes, std::string* out) {
-    const Reply reply = SanitizeDelegateReply(delegate_reply, 250);
+    const Reply reply = SanitizeDelegateReply(delegate_reply, "2.0.0");
     if (reply.Positive()) {
         Bump(counters_->messages_accepted);
         Bump(counters_->bytes_accepted, message_bytes);

@@ -708,7 +708,8 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
         t.join();
     impl_->threads.clear();
     impl_->acceptors.clear();
-    log::Info("smtp.stopped").Kv("counters", shared.counters.Describe());
+    log::Line line(log::Level::kInfo, "smtp.stopped");
+    shared.counters.Visit([&line](const char* name, std::uint64_t value) { line.Kv(name, value); });
 }
 
 }  // namespace rebound::smtp
