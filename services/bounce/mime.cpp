@@ -92,8 +92,31 @@ std::string ToUtf8(std::string_view text, std::string_view charset) {
     bool ascii = std::all_of(text.begin(), text.end(),
                              [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != '\x1b' && c != '~'; });
     if (ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32") return std::string(text);
-    iconv_t cd = iconv_open("UTF-8", cs.c_str());
+    // iconv_open loads a gconv module from disk: keep one descriptor per charset and thread.
+    struct Cache {
+        std::vector<std::pair<std::string, iconv_t>> entries;
+        ~Cache() {
+            for (auto& [name, cd] : entries) {
+                if (cd != reinterpret_cast<iconv_t>(-1)) iconv_close(cd);
+            }
+        }
+    };
+    thread_local Cache cache;
+    iconv_t cd = reinterpret_cast<iconv_t>(-1);
+    bool cached = true;
+    auto it = std::find_if(cache.entries.begin(), cache.entries.end(), [&](const auto& e) { return e.first == cs; });
+    if (it != cache.entries.end()) {
+        cd = it->second;
+    } else {
+        cd = iconv_open("UTF-8", cs.c_str());
+        if (cache.entries.size() < 32) {
+            cache.entries.emplace_back(cs, cd);
+        } else {
+            cached = false;
+        }
+    }
     if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(text);
+    iconv(cd, nullptr, nullptr, nullptr, nullptr);  // reset the shift state
     std::string out;
     out.resize(text.size() * 4 + 16);
     char* in_ptr = const_cast<char*>(text.data());
@@ -114,7 +137,7 @@ std::string ToUtf8(std::string_view text, std::string_view charset) {
         --in_left;
     }
     out.resize(out.size() - out_left);
-    iconv_close(cd);
+    if (!cached) iconv_close(cd);
     return out;
 }
 

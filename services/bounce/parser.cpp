@@ -322,31 +322,32 @@ constexpr std::string_view kOriginalMarkers[] = {
     "content-type: text/rfc822-headers",
 };
 
-// The part of a bounce text before the copy of the original message.
+// The part of a bounce text before the copy of the original message: everything before the
+// first line that, after leading blanks and decoration ("-", "=", ">", "*"), starts with a marker.
 std::string_view ErrorSection(std::string_view text) {
-    std::string lower = Lower(text.substr(0, std::min(text.size(), kMaxSectionBytes)));
-    std::size_t cut = lower.size();
-    for (std::string_view marker : kOriginalMarkers) {
-        std::size_t at = lower.find(marker);
-        while (at != std::string::npos) {
-            // Only at the start of a line (after optional blanks or dashes).
-            std::size_t ls = lower.rfind('\n', at);
-            ls = ls == std::string::npos ? 0 : ls + 1;
-            bool line_start = true;
-            for (std::size_t i = ls; i < at; ++i) {
-                if (!IsSpace(lower[i]) && lower[i] != '-' && lower[i] != '=' && lower[i] != '>' && lower[i] != '*') {
-                    line_start = false;
-                    break;
-                }
-            }
-            if (line_start) {
-                cut = std::min(cut, ls);
-                break;
-            }
-            at = lower.find(marker, at + 1);
+    text = text.substr(0, std::min(text.size(), kMaxSectionBytes));
+    std::size_t pos = 0;
+    char lowered[96];
+    while (pos < text.size()) {
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string_view::npos) eol = text.size();
+        std::size_t n = std::min<std::size_t>(eol - pos, sizeof lowered);
+        std::size_t decoration = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            char c = text[pos + i];
+            lowered[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+            if (decoration == i && (IsSpace(c) || c == '-' || c == '=' || c == '>' || c == '*')) ++decoration;
         }
+        std::string_view line(lowered, n);
+        for (std::size_t k = 0; k <= decoration && k < n; ++k) {
+            std::string_view rest = line.substr(k);
+            for (std::string_view marker : kOriginalMarkers) {
+                if (rest.starts_with(marker)) return text.substr(0, pos);
+            }
+        }
+        pos = eol + 1;
     }
-    return text.substr(0, cut);
+    return text;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -76,7 +76,31 @@ std::string Normalize(std::string_view text) {
     return out;
 }
 
+std::uint32_t GramHash(unsigned char a, unsigned char b, unsigned char c) {
+    std::uint32_t h = (static_cast<std::uint32_t>(a) * 0x9E3779B1u) ^ (static_cast<std::uint32_t>(b) * 0x85EBCA77u) ^
+                      (static_cast<std::uint32_t>(c) * 0xC2B2AE3Du);
+    h ^= h >> 15;
+    std::uint32_t v = h & ((1u << 14) - 1);
+    return v == 0 ? 1 : v;  // 0 means "no filter"
+}
+
+std::uint32_t RuleGram(const std::vector<std::string>& pieces) {
+    const std::string* longest = nullptr;
+    for (const std::string& p : pieces) {
+        if (longest == nullptr || p.size() > longest->size()) longest = &p;
+    }
+    if (longest == nullptr || longest->size() < 3) return 0;
+    const auto* d = reinterpret_cast<const unsigned char*>(longest->data());
+    return GramHash(d[0], d[1], d[2]);
+}
+
 }  // namespace
+
+RuleSet::TextIndex::TextIndex(std::string_view t) : text(t) {
+    const auto* d = reinterpret_cast<const unsigned char*>(t.data());
+    for (std::size_t i = 0; i + 2 < t.size(); ++i)
+        grams.set(GramHash(d[i], d[i + 1], d[i + 2]));
+}
 
 bool PiecesMatch(std::string_view text, const std::vector<std::string>& pieces) {
     std::size_t pos = 0;
@@ -144,19 +168,32 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Parse(std::string_view text) {
             if (!check_reason(w[2])) return error("unknown reason");
             std::vector<std::string> pieces = Pieces(RestAfterWords(line, 3));
             if (pieces.empty()) return error("empty pattern");
-            rules->text_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces)});
+            std::uint32_t gram = RuleGram(pieces);
+            rules->text_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram});
             ids.emplace_back(w[1]);
         } else if (w[0] == "host" && w.size() >= 5) {
             if (!check_reason(w[3])) return error("unknown reason");
             std::string_view pattern = RestAfterWords(line, 4);
             std::vector<std::string> pieces = pattern == "*" ? std::vector<std::string>{} : Pieces(pattern);
-            rules->host_rules_.push_back({std::string(w[1]), std::string(w[3]), AsciiLower(w[2]), std::move(pieces)});
+            std::uint32_t gram = RuleGram(pieces);
+            rules->host_rules_.push_back(
+                {std::string(w[1]), std::string(w[3]), AsciiLower(w[2]), std::move(pieces), gram});
             ids.emplace_back(w[1]);
         } else {
             return error(StrCat("cannot parse \"", line, "\""));
         }
     }
     if (rules->version_.empty()) return absl::InvalidArgumentError("rules: no version line");
+    for (std::size_t i = 0; i < rules->text_rules_.size(); ++i) {
+        const std::string& reason = rules->text_rules_[i].reason;
+        auto it = std::find_if(rules->by_reason_.begin(), rules->by_reason_.end(),
+                               [&](const auto& p) { return p.first == reason; });
+        if (it == rules->by_reason_.end()) {
+            rules->by_reason_.push_back({reason, {}});
+            it = rules->by_reason_.end() - 1;
+        }
+        it->second.push_back(i);
+    }
     std::sort(ids.begin(), ids.end());
     if (auto dup = std::adjacent_find(ids.begin(), ids.end()); dup != ids.end()) {
         return absl::InvalidArgumentError(StrCat("rules: duplicate id ", *dup));
@@ -207,10 +244,20 @@ std::string_view RuleSet::StatusReason(std::string_view status, std::string* rul
     return {};
 }
 
-bool RuleSet::TextMatches(std::string_view reason, std::string_view lower_text, std::string* rule_id) const {
-    if (lower_text.empty()) return false;
-    for (const TextRule& r : text_rules_) {
-        if (r.reason == reason && PiecesMatch(lower_text, r.pieces)) {
+const std::vector<std::size_t>* RuleSet::RulesFor(std::string_view reason) const {
+    for (const auto& [r, list] : by_reason_) {
+        if (r == reason) return &list;
+    }
+    return nullptr;
+}
+
+bool RuleSet::TextMatches(std::string_view reason, const TextIndex& index, std::string* rule_id) const {
+    if (index.text.empty()) return false;
+    const std::vector<std::size_t>* list = RulesFor(reason);
+    if (list == nullptr) return false;
+    for (std::size_t i : *list) {
+        const TextRule& r = text_rules_[i];
+        if (index.MayContain(r.gram) && PiecesMatch(index.text, r.pieces)) {
             if (rule_id != nullptr) *rule_id = r.id;
             return true;
         }
@@ -220,7 +267,9 @@ bool RuleSet::TextMatches(std::string_view reason, std::string_view lower_text, 
 
 std::string RuleSet::MatchText(std::string_view reason, std::string_view lower_text) const {
     std::string id;
-    return TextMatches(reason, lower_text, &id) ? id : std::string();
+    std::string normalized = Normalize(lower_text);
+    auto index = std::make_unique<TextIndex>(normalized);
+    return TextMatches(reason, *index, &id) ? id : std::string();
 }
 
 Decision RuleSet::Classify(const ClassifyInput& in) const {
@@ -232,6 +281,8 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
         return d;
     };
     const std::string text = Normalize(in.diagnostic);
+    const auto index_storage = std::make_unique<TextIndex>(text);
+    const TextIndex& index = *index_storage;
     auto is_retry = [&](std::string_view r) {
         return std::find(retry_reasons_.begin(), retry_reasons_.end(), r) != retry_reasons_.end();
     };
@@ -246,7 +297,8 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
             } else if (host.empty() || host.find(r.host) == std::string::npos) {
                 continue;
             }
-            if (r.pieces.empty() || PiecesMatch(text, r.pieces)) return finish(r.reason, r.id);
+            if (r.pieces.empty() || (index.MayContain(r.gram) && PiecesMatch(text, r.pieces)))
+                return finish(r.reason, r.id);
         }
     }
     // 2. A reason the format itself states (e.g. an MTA's own "retry timeout exceeded").
@@ -279,7 +331,7 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
                         if (std::find(cmds.begin(), cmds.end(), in.smtp_command) == cmds.end()) continue;
                         v = v.substr(0, at);
                     }
-                    yielded = TextMatches(v, text, &id);
+                    yielded = TextMatches(v, index, &id);
                     which = i;
                 }
                 if (!yielded) return finish(reason, status_id);
@@ -287,11 +339,11 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
             }
             if (listed(FindGuard("yield", reason), status_reason)) continue;
             const Guard* tc = FindGuard("textcommand", reason);
-            if ((tc == nullptr || listed(tc, in.smtp_command)) && TextMatches(reason, text, &id)) {
+            if ((tc == nullptr || listed(tc, in.smtp_command)) && TextMatches(reason, index, &id)) {
                 return finish(reason, id);
             }
             if (const Guard* b = FindGuard("borrow", reason);
-                b != nullptr && !listed(b, in.smtp_command) && TextMatches(b->other, text, &id)) {
+                b != nullptr && !listed(b, in.smtp_command) && TextMatches(b->other, index, &id)) {
                 return finish(reason, StrCat(id, "/", reason));
             }
         }
@@ -302,7 +354,7 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     }
     for (const std::string& reason : secondary_order_) {
         std::string id;
-        if (TextMatches(reason, text, &id)) return finish(reason, id);
+        if (TextMatches(reason, index, &id)) return finish(reason, id);
     }
     if (!status_reason.empty()) return finish(status_reason, status_id);
     if (in.format_reason.size() > 0) return finish(in.format_reason, in.format_rule);

@@ -2,6 +2,8 @@
 // Classification rules: data compiled into the binary from services/bounce/rules.txt.
 // The engine follows the order the file gives; see the header of rules.txt for the format.
 
+#include <bitset>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +63,14 @@ class RuleSet {
         std::string reason;
         std::string host;  // only for host rules: a substring of the remote host
         std::vector<std::string> pieces;
+        std::uint32_t gram = 0;  // hash of a 3-byte substring every matching text contains (0: none)
+    };
+    // The 3-grams of one lower-cased text, as a bitset, to skip rules that cannot match.
+    struct TextIndex {
+        std::string_view text;
+        std::bitset<1 << 14> grams;
+        explicit TextIndex(std::string_view t);
+        bool MayContain(std::uint32_t gram) const { return gram == 0 || grams.test(gram); }
     };
     struct StatusRule {
         std::string id;
@@ -69,13 +79,16 @@ class RuleSet {
     };
 
   private:
-    bool TextMatches(std::string_view reason, std::string_view lower_text, std::string* rule_id) const;
+    bool TextMatches(std::string_view reason, const TextIndex& index, std::string* rule_id) const;
+    const std::vector<std::size_t>* RulesFor(std::string_view reason) const;
 
     std::string version_;
     std::vector<Outcome> outcomes_;
     std::vector<StatusRule> status_rules_;
     std::vector<TextRule> text_rules_;
     std::vector<TextRule> host_rules_;
+    // Indexes into text_rules_ per reason, in file order.
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> by_reason_;
     std::vector<std::string> primary_order_;
     std::vector<std::string> secondary_order_;
     std::vector<std::string> retry_reasons_;
