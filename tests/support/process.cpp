@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -24,8 +25,11 @@ ChildProcess::~ChildProcess() {
 }
 
 bool ChildProcess::Start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+    // stderr goes to a file, not a pipe: a child that logs a lot must never block on it.
+    char path[] = "/tmp/rebound-child-stderr-XXXXXX";
+    const int log_fd = ::mkostemp(path, O_CLOEXEC);
+    if (log_fd < 0) return false;
+    ::unlink(path);
     std::map<std::string, std::string> merged;
     for (char** e = environ; *e != nullptr; ++e) {
         const char* eq = std::strchr(*e, '=');
@@ -44,7 +48,7 @@ bool ChildProcess::Start(const std::vector<std::string>& argv, const std::map<st
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     // The child gets default signal dispositions and an empty mask.
     posix_spawnattr_t attr;
@@ -56,30 +60,27 @@ bool ChildProcess::Start(const std::vector<std::string>& argv, const std::map<st
     const int rc = ::posix_spawn(&pid_, argp[0], &actions, &attr, argp.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
-    ::close(fds[1]);
     if (rc != 0) {
-        ::close(fds[0]);
+        ::close(log_fd);
         errno = rc;
         pid_ = -1;
         return false;
     }
-    stderr_fd_ = fds[0];
+    stderr_fd_ = log_fd;
     return true;
 }
 
 bool ChildProcess::ReadMore(std::chrono::milliseconds timeout) {
     if (stderr_fd_ < 0) return false;
-    pollfd pfd{stderr_fd_, POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return false;
-    char buf[4096];
-    const ssize_t n = ::read(stderr_fd_, buf, sizeof buf);
-    if (n <= 0) {
-        ::close(stderr_fd_);
-        stderr_fd_ = -1;
-        return false;
+    char buf[65536];
+    const ssize_t n = ::pread(stderr_fd_, buf, sizeof buf, static_cast<off_t>(output_.size()));
+    if (n > 0) {
+        output_.append(buf, static_cast<std::size_t>(n));
+        return true;
     }
-    output_.append(buf, static_cast<std::size_t>(n));
-    return true;
+    // Nothing new: wait a little (the file cannot be polled).
+    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(20)));
+    return false;
 }
 
 std::optional<std::string> ChildProcess::WaitForLine(const std::string& needle, std::chrono::milliseconds timeout) {
@@ -93,7 +94,7 @@ std::optional<std::string> ChildProcess::WaitForLine(const std::string& needle, 
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return std::nullopt;
-        if (!ReadMore(left) && stderr_fd_ < 0) return std::nullopt;
+        if (!ReadMore(left) && exit_status_) return std::nullopt;
     }
 }
 
@@ -109,7 +110,7 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
         const pid_t r = ::waitpid(pid_, &status, WNOHANG);
         if (r == pid_) {
             exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            while (ReadMore(std::chrono::milliseconds(50))) {
+            while (ReadMore(std::chrono::milliseconds(0))) {
             }
             return exit_status_;
         }

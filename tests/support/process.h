@@ -22,7 +22,8 @@ public:
     // Starts `argv` with the current environment plus `env`. False with errno on failure.
     bool Start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
 
-    // Reads stderr until a line contains `needle`; returns that line, or nullopt on timeout/EOF.
+    // Reads stderr until a line contains `needle`; returns that line, or nullopt on timeout
+    // (or when the child has exited without printing it).
     std::optional<std::string> WaitForLine(const std::string& needle, std::chrono::milliseconds timeout);
 
     // Everything read from stderr so far (including lines WaitForLine consumed).
