@@ -265,6 +265,17 @@ struct Walker {
         return Headers(std::move(fields));
     }
 
+    static Headers MimeFields(const mimetic::Header& header) {
+        std::vector<HeaderField> fields;
+        for (const mimetic::Field& f : header) {
+            const std::string& name = f.name();
+            if (name.size() > 8 && EqualsIgnoreCase(std::string_view(name).substr(0, 8), "content-")) {
+                fields.push_back({AsciiLower(name), Unfold(f.value())});
+            }
+        }
+        return Headers(std::move(fields));
+    }
+
     static std::string DecodeBody(const std::string& raw, std::string_view transfer_encoding) {
         std::string te = LowerString(transfer_encoding);
         if (te == "base64") return DecodeBase64(raw);
@@ -282,7 +293,8 @@ struct Walker {
             status = absl::ResourceExhaustedError(StrCat("MIME nesting deeper than ", limits.max_depth));
             return;
         }
-        Headers headers = ConvertHeaders(entity.header());
+        // Only the top-level header is decoded in full; parts need just their MIME fields.
+        Headers headers = top ? ConvertHeaders(entity.header()) : MimeFields(entity.header());
         if (top) out.headers = headers;
         const mimetic::ContentType& ct = entity.header().contentType();
         std::string type = AsciiLower(ct.type());
@@ -306,28 +318,26 @@ struct Walker {
                 const mimetic::MimeEntity* child = body.parts().front();
                 AttachedMessage attached;
                 attached.headers = ConvertHeaders(child->header());
-                std::size_t index = out.attached.size();
                 out.attached.push_back(std::move(attached));
-                std::size_t first_part = out.parts.size();
                 Walk(*child, depth + 1, message_level + 1, false);
-                // The attached message's first text part, for quoted headers of forwarded originals.
-                for (std::size_t i = first_part; i < out.parts.size() && index < out.attached.size(); ++i) {
-                    if (out.parts[i].content_type.starts_with("text/")) {
-                        out.attached[index].text = out.parts[i].body.substr(0, 64 * 1024);
-                        break;
-                    }
-                }
             } else {
                 std::string raw = DecodeBody(body, headers.Get("content-transfer-encoding"));
-                out.attached.push_back({ParseHeaderBlock(raw), ""});
+                out.attached.push_back({ParseHeaderBlock(raw)});
             }
+            return;
+        }
+        if (message_level > 0 && content_type != "text/rfc822-headers" && content_type != "message/rfc822-headers" &&
+            content_type != "text/rfc822-header") {
+            // Inside the returned original: its header is all the parsers read, so its parts are
+            // listed without decoding their bodies.
+            out.parts.push_back({std::move(content_type), std::move(charset), {}, depth, message_level, {}});
             return;
         }
         std::string decoded = DecodeBody(body, headers.Get("content-transfer-encoding"));
         if (type == "text" || type == "message") decoded = ToUtf8(decoded, charset);
         if (content_type == "text/rfc822-headers" || content_type == "message/rfc822-headers" ||
             content_type == "text/rfc822-header") {
-            out.attached.push_back({ParseHeaderBlock(decoded), ""});
+            out.attached.push_back({ParseHeaderBlock(decoded)});
         }
         out.parts.push_back({std::move(content_type), std::move(charset), std::move(decoded), depth, message_level,
                              std::move(headers)});

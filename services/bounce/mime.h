@@ -35,16 +35,17 @@ class Headers {
 struct MimePart {
     std::string content_type;  // lower-case "type/subtype"; "text/plain" when absent
     std::string charset;       // lower-case, may be empty
-    std::string body;          // transfer decoding undone; text/* and message/* converted to UTF-8
-    int depth = 0;             // 0 = top-level entity
-    int message_level = 0;     // number of enclosing message/rfc822 entities
-    Headers headers;           // the part's own MIME headers
+    // Transfer decoding undone; text/* and message/* converted to UTF-8. Empty for parts inside an
+    // attached message (message_level > 0), whose bodies are not decoded.
+    std::string body;
+    int depth = 0;          // 0 = top-level entity
+    int message_level = 0;  // number of enclosing message/rfc822 entities
+    Headers headers;        // the part's own Content-* fields
 };
 
 // A message/rfc822 (or text/rfc822-headers) entity found inside the message.
 struct AttachedMessage {
     Headers headers;
-    std::string text;  // decoded body text (may be empty)
 };
 
 struct MimeLimits {

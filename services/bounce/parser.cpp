@@ -863,21 +863,19 @@ absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
     return absl::OkStatus();
 }
 
-// Entities nest only through Content-Type fields, so their count bounds both the number of
-// parts and the depth mimetic's recursive parser can reach.
+// Entities nest only through Content-Type fields, so their count bounds the depth mimetic's
+// recursive parser can reach before the walker checks depth and part count.
 absl::Status CheckEntityCount(std::string_view text, const Limits& limits) {
     int count = 0;
     std::size_t pos = 0;
-    while ((pos = text.find(':', pos)) != std::string_view::npos) {
-        if (pos >= 12) {
-            std::string_view name = text.substr(pos - 12, 12);
-            if (EqualsIgnoreCase(name, "content-type") && (pos == 12 || text[pos - 13] == '\n')) {
-                if (++count > limits.max_parts) {
-                    return absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
-                }
-            }
+    while (pos < text.size()) {
+        if ((text[pos] == 'c' || text[pos] == 'C') && StartsWithIgnoreCase(text.substr(pos), "content-type:")) ++count;
+        if (count > limits.max_parts) {
+            return absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
         }
-        ++pos;
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string_view::npos) break;
+        pos = eol + 1;
     }
     return absl::OkStatus();
 }
