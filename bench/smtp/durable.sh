@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SMTP ingest benchmark: Postfix's smtp-source against reboundd (every message durably
+# stored in PostgreSQL before its 250) and against Postfix's smtp-sink (accepts and
+# discards) in the same run, with 1, 10 and 50 parallel sessions reusing connections.
+#
+#   bench/smtp/durable.sh [BUILD_DIR]          (default build/; needs `tools/build` first)
+#   BENCH_MESSAGES=20000 BENCH_SIZE=4096 bench/smtp/durable.sh
+#
+# Messages are smtp-source's own (unique Message-Id, BENCH_SIZE bytes of body), sent to a
+# valid envelope token. Loopback only; everything it starts is stopped at the end.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${1:-$top/build}
+messages=${BENCH_MESSAGES:-20000}
+size=${BENCH_SIZE:-4096}
+"$top/tools/install-deps" --bench
+[[ -x $build/services/reboundd/reboundd ]] || { echo "build first: tools/build $build" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/rebound-bench-XXXXXX)
+pg_port=$((57000 + $$ % 1000))
+sink_port=$((58000 + $$ % 1000))
+pg="$top/tools/pg-local --dir $work/pg --port $pg_port"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  $pg stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+$pg start
+export REBOUND_DATABASE_URL="host=$work/pg port=$pg_port user=postgres dbname=rebound"
+export REBOUND_MASTER_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+export REBOUND_DATA_DIR=$work/data
+export REBOUND_SMTP_LISTEN=127.0.0.1:0
+export REBOUND_GRPC_LISTEN=127.0.0.1:0
+export REBOUND_SMTP_MAX_CONNECTIONS_PER_CLIENT=100
+export REBOUND_SMTP_MAX_MESSAGES_PER_CONNECTION=1000000
+export REBOUND_LOG_LEVEL=warn
+"$build/services/cli/rebound" migrate >/dev/null
+psql_() { psql -h "$work/pg" -p "$pg_port" -U postgres -d rebound -qtAc "$1"; }
+account=$(psql_ "INSERT INTO accounts (name) VALUES ('bench') RETURNING id")
+psql_ "INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($account, 'bench.test', 'feedback.bench.test')" >/dev/null
+rcpt=$("$build/services/cli/rebound" token encode --mailing 1 --recipient 1 --domain feedback.bench.test --account "$account")
+
+REBOUND_LOG_LEVEL=info "$build/services/reboundd/reboundd" 2>"$work/reboundd.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q "event=reboundd.ready" "$work/reboundd.log" 2>/dev/null && break; sleep 0.1; done
+smtp_port=$(grep -m1 "event=smtp.listening" "$work/reboundd.log" | sed -E 's/.* port=([0-9]+).*/\1/')
+[[ -n $smtp_port ]] || { cat "$work/reboundd.log" >&2; exit 1; }
+
+user=postfix
+id postfix >/dev/null 2>&1 || user=$(id -un)
+smtp-sink -u "$user" -c 127.0.0.1:$sink_port 256 >/dev/null &
+pids+=($!)
+sleep 0.3
+
+stored() { psql_ "SELECT count(*) FROM raw_messages"; }
+
+# rate TARGET_PORT SESSIONS COUNT -> messages per second
+rate() {
+  local port=$1 sessions=$2 count=$3 start end
+  start=$(date +%s.%N)
+  smtp-source -d -s "$sessions" -m "$count" -l "$size" -f '' -t "$rcpt" 127.0.0.1:"$port"
+  end=$(date +%s.%N)
+  awk -v n="$count" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }'
+}
+
+printf "%-9s %14s %14s %8s %10s\n" sessions "reboundd/s" "smtp-sink/s" ratio "stored"
+for sessions in 1 10 50; do
+  count=$messages
+  [[ $sessions -eq 1 ]] && count=$((messages / 4))
+  before=$(stored)
+  r=$(rate "$smtp_port" "$sessions" "$count")
+  after=$(stored)
+  s=$(rate "$sink_port" "$sessions" "$count")
+  printf "%-9s %14s %14s %7.0f%% %10s\n" "$sessions" "$r" "$s" "$(awk -v a="$r" -v b="$s" 'BEGIN { print 100 * a / b }')" \
+    "$((after - before))/$count"
+done
+echo "message size: $size bytes of body + headers; PostgreSQL synchronous_commit=on (each 250 after fsync)"
