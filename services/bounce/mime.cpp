@@ -83,6 +83,24 @@ std::string DecodeQuotedPrintable(std::string_view text) {
     return out;
 }
 
+namespace {
+bool ValidUtf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 4;
+        if (n == 4 || i + n >= s.size() + (n == 0 ? 1 : 0)) {
+            if (n != 0) return false;
+        }
+        for (std::size_t k = 1; k <= n; ++k) {
+            if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+}  // namespace
+
 std::string ToUtf8(std::string_view text, std::string_view charset) {
     std::string cs = LowerString(charset);
     if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
@@ -117,6 +135,7 @@ std::string ToUtf8(std::string_view text, std::string_view charset) {
     }
     if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(text);
     iconv(cd, nullptr, nullptr, nullptr, nullptr);  // reset the shift state
+    bool had_errors = false;
     std::string out;
     out.resize(text.size() * 4 + 16);
     char* in_ptr = const_cast<char*>(text.data());
@@ -128,6 +147,7 @@ std::string ToUtf8(std::string_view text, std::string_view charset) {
         if (rc != static_cast<std::size_t>(-1)) break;
         if (errno == E2BIG) break;
         // Invalid or incomplete sequence: emit U+FFFD and skip one input byte.
+        had_errors = true;
         if (out_left < 3) break;
         *out_ptr++ = static_cast<char>(0xEF);
         *out_ptr++ = static_cast<char>(0xBF);
@@ -138,6 +158,8 @@ std::string ToUtf8(std::string_view text, std::string_view charset) {
     }
     out.resize(out.size() - out_left);
     if (!cached) iconv_close(cd);
+    // Mislabelled text (declared ISO-2022-JP, actually UTF-8) is kept as it is.
+    if (had_errors && ValidUtf8(text)) return std::string(text);
     return out;
 }
 
@@ -299,6 +321,8 @@ struct Walker {
         const mimetic::ContentType& ct = entity.header().contentType();
         std::string type = AsciiLower(ct.type());
         std::string subtype = AsciiLower(ct.subtype());
+        // "Content-Type: text/plain charset=..." (no ';'): the subtype ends at the first blank.
+        if (std::size_t end = subtype.find_first_of(" \t;\"'"); end != std::string::npos) subtype.resize(end);
         std::string content_type = type.empty() ? "text/plain" : StrCat(type, "/", subtype);
         std::string charset = LowerString(ct.param("charset"));
         const mimetic::Body& body = entity.body();

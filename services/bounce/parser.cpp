@@ -422,7 +422,7 @@ struct Mention {
 bool IsSenderLike(const Context& ctx, std::string_view address) {
     if (address == ctx.bounce_from) return true;
     std::string_view local = address.substr(0, address.find('@'));
-    return local == "mailer-daemon" || local == "postmaster" || local == "mailerdaemon";
+    return local == "mailer-daemon" || local == "mailerdaemon";
 }
 
 // Recipient mentions in the lines of a bounce text: "<a@b>:", "a@b" alone, "a@b... text",
@@ -459,8 +459,26 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
                 if (ok || indented) address = NormalizeAddress(u.substr(span.begin, span.end - span.begin));
             }
         }
+        if (address.empty()) {
+            // "Unknown user: a@b", "Could not be delivered to: <a@b>": a short label naming a
+            // recipient, then the address ending the line.
+            AddressSpan span = FindAddress(t);
+            std::size_t colon = t.find(':');
+            if (span.begin != std::string_view::npos && colon != std::string_view::npos && colon < span.begin &&
+                colon < 48) {
+                std::string label = Lower(t.substr(0, colon));
+                std::string_view tail = StripWhitespace(t.substr(span.end));
+                bool ends = tail.empty() || tail == ">" || tail == ">." || tail == ".";
+                bool names_recipient = Contains(label, "user") || Contains(label, "recipient") ||
+                                       Contains(label, "delivered to") || Contains(label, "mailbox") ||
+                                       Contains(label, "failed address") || Contains(label, "invalid address");
+                if (ends && names_recipient && label.find('@') == std::string::npos) {
+                    address = NormalizeAddress(t.substr(span.begin, span.end - span.begin));
+                }
+            }
+        }
         if (address.empty()) continue;
-        if (IsSenderLike(ctx, address) || address == ctx.bounce_to) continue;
+        if (address == ctx.bounce_from) continue;
         mentions.push_back({std::move(address), i});
     }
     if (!mentions.empty()) return mentions;
@@ -567,19 +585,49 @@ bool LooksLikeBounce(const Context& ctx) {
     std::string from = Lower(h.Get("from"));
     constexpr std::string_view kFromMarks[] = {
         "mailer-daemon", "postmaster",         "mail delivery", "mailerdaemon", "mail administrator",
-        "mail system",   "delivery subsystem", "mailer daemon", "mdaemon",      "mail router"};
+        "mail system",   "delivery subsystem", "mailer daemon", "mdaemon",      "mail router",
+        "no-reply"};
     for (std::string_view m : kFromMarks) {
         if (Contains(from, m)) return true;
     }
     std::string subject = Lower(h.Get("subject"));
-    constexpr std::string_view kSubjectMarks[] = {
-        "undeliver",         "delivery fail",         "delivery status",    "returned mail",     "mail delivery",
-        "failure notice",    "delivery failure",      "non remis",          "nondeliverable",    "non-deliverable",
-        "not be delivered",  "could not deliver",     "returned to sender", "delivery problem",  "bounce",
-        "could not send",    "not delivered",         "unzustellbar",       "delivery error",    "mail failure",
-        "unable to deliver", "delivery notification", "rejected",           "error sending",     "warning: message",
-        "undelivered",       "nicht zustellbar",      "mail error",         "failed delivery",   "message status",
-        "permanent error",   "delivery report",       "returned message",   "mail system error", "notification"};
+    constexpr std::string_view kSubjectMarks[] = {"undeliver",
+                                                  "delivery fail",
+                                                  "delivery status",
+                                                  "returned mail",
+                                                  "mail delivery",
+                                                  "failure notice",
+                                                  "delivery failure",
+                                                  "non remis",
+                                                  "nondeliverable",
+                                                  "non-deliverable",
+                                                  "not be delivered",
+                                                  "could not deliver",
+                                                  "returned to sender",
+                                                  "delivery problem",
+                                                  "bounce",
+                                                  "could not send",
+                                                  "not delivered",
+                                                  "unzustellbar",
+                                                  "delivery error",
+                                                  "mail failure",
+                                                  "unable to deliver",
+                                                  "delivery notification",
+                                                  "rejected",
+                                                  "error sending",
+                                                  "warning: message",
+                                                  "undelivered",
+                                                  "nicht zustellbar",
+                                                  "mail error",
+                                                  "failed delivery",
+                                                  "message status",
+                                                  "permanent error",
+                                                  "delivery report",
+                                                  "returned message",
+                                                  "mail system error",
+                                                  "notification",
+                                                  "\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc" /* エラー */,
+                                                  "\xe4\xb8\x8d\xe9\x81\x94" /* 不達 */};
     for (std::string_view m : kSubjectMarks) {
         if (Contains(subject, m)) return true;
     }
