@@ -280,8 +280,9 @@ struct Context {
     const RuleSet& rules;
     FlatMessage flat;
     Report report;
-    std::string bounce_from;  // lower-case address of the bounce's sender
-    std::string bounce_to;    // lower-case address of the bounce's recipient (the original sender)
+    std::string bounce_from;   // lower-case address of the bounce's sender
+    std::string bounce_to;     // lower-case address of the bounce's recipient (the original sender)
+    std::string text_command;  // SMTP command named anywhere in the bounce text, when only one is
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -353,6 +354,41 @@ std::string_view ErrorSection(std::string_view text) {
 // ---------------------------------------------------------------------------------------------
 // RFC 3464
 
+// Multi-line replies repeat the codes on every line ("550-5.7.1 text 550-5.7.1 more"); keep the
+// first occurrence so the text reads as one sentence.
+std::string DropRepeatedCodes(std::string_view text, std::string_view reply, std::string_view status) {
+    if (reply.empty()) return std::string(text);
+    std::string out;
+    std::size_t pos = 0;
+    bool first = true;
+    while (pos < text.size()) {
+        std::size_t at = text.find(reply, pos);
+        if (at == std::string_view::npos) break;
+        std::size_t e = at + reply.size();
+        bool boundary_before = at == 0 || text[at - 1] == ' ';
+        bool sep = e < text.size() && (text[e] == '-' || text[e] == ' ');
+        if (!boundary_before || !sep) {
+            out.append(text.substr(pos, e - pos));
+            pos = e;
+            continue;
+        }
+        std::size_t end = e + 1;
+        if (!status.empty() && text.substr(end).starts_with(status)) {
+            end += status.size();
+            if (end < text.size() && text[end] == ' ') ++end;
+        }
+        if (first) {
+            out.append(text.substr(pos, end - pos));
+            first = false;
+        } else {
+            out.append(text.substr(pos, at - pos));
+        }
+        pos = end;
+    }
+    out.append(text.substr(std::min(pos, text.size())));
+    return Squeeze(out);
+}
+
 void FillFromDiagnostic(Record& r) {
     std::string_view d = r.diagnostic;
     if (r.reply_code.empty()) r.reply_code = FindReplyCode(d);
@@ -364,6 +400,7 @@ void FillFromDiagnostic(Record& r) {
         r.status = in_text;  // "Status: 5.0.0" with a more precise code in the text
     }
     if (r.smtp_command.empty()) r.smtp_command = FindCommand(Lower(d));
+    if (!r.reply_code.empty()) r.diagnostic = DropRepeatedCodes(r.diagnostic, r.reply_code, r.status);
 }
 
 bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>& drafts) {
@@ -440,6 +477,10 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
         }
         if (address.empty()) {
             std::string_view u = t;
+            // Sendmail: "554 <a@b>... Remote protocol error"; drop a leading reply code.
+            if (u.size() > 4 && IsDigit(u[0]) && IsDigit(u[1]) && IsDigit(u[2]) && (u[3] == ' ' || u[3] == '-')) {
+                u.remove_prefix(4);
+            }
             while (!u.empty() && (u.front() == '>' || u.front() == '*' || u.front() == '-' || u.front() == '"' ||
                                   u.front() == '\'' || u.front() == ' ')) {
                 u.remove_prefix(1);
@@ -844,6 +885,7 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
                 }
             }
         }
+        if (r.smtp_command.empty()) r.smtp_command = ctx.text_command;
         ClassifyInput in;
         in.status = r.status;
         in.reply_code = r.reply_code;
@@ -1041,6 +1083,12 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             d.format_rule = "autoreply.rfc3834";
             drafts.push_back(std::move(d));
         }
+    }
+    {
+        // A transcript naming exactly one SMTP command applies to every recipient without one.
+        std::string lower = Lower(ErrorSection(body_text));
+        std::string command = FindCommand(lower);
+        if (!command.empty()) ctx.text_command = command;
     }
     ctx.report.original = FindOriginal(ctx, body_text);
     Finish(ctx, drafts);

@@ -171,6 +171,13 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Parse(std::string_view text) {
             std::uint32_t gram = RuleGram(pieces);
             rules->text_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram});
             ids.emplace_back(w[1]);
+        } else if (w[0] == "format" && w.size() >= 4) {
+            if (!check_reason(w[2])) return error("unknown reason");
+            std::vector<std::string> pieces = Pieces(RestAfterWords(line, 3));
+            if (pieces.empty()) return error("empty pattern");
+            std::uint32_t gram = RuleGram(pieces);
+            rules->format_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram});
+            ids.emplace_back(w[1]);
         } else if (w[0] == "host" && w.size() >= 5) {
             if (!check_reason(w[3])) return error("unknown reason");
             std::string_view pattern = RestAfterWords(line, 4);
@@ -301,7 +308,11 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
                 return finish(r.reason, r.id);
         }
     }
-    // 2. A reason the format itself states (e.g. an MTA's own "retry timeout exceeded").
+    // 2. Messages whose wording states the reason whatever the codes say (Sisimai's Lhost tables).
+    for (const TextRule& r : format_rules_) {
+        if (index.MayContain(r.gram) && PiecesMatch(text, r.pieces)) return finish(r.reason, r.id);
+    }
+    // 3. A reason the format itself states (e.g. an MTA's own "retry timeout exceeded").
     if (!in.format_reason.empty() && !is_retry(in.format_reason)) return finish(in.format_reason, in.format_rule);
     // 3. Successful delivery.
     if (in.status.starts_with("2.")) {

@@ -87,6 +87,7 @@ class RuleSet {
     std::vector<StatusRule> status_rules_;
     std::vector<TextRule> text_rules_;
     std::vector<TextRule> host_rules_;
+    std::vector<TextRule> format_rules_;
     // Indexes into text_rules_ per reason, in file order.
     std::vector<std::pair<std::string, std::vector<std::size_t>>> by_reason_;
     std::vector<std::string> primary_order_;
