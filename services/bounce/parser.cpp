@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <utility>
 
 #include "services/bounce/mime.h"
@@ -395,9 +396,8 @@ void FillFromDiagnostic(Record& r) {
     std::string in_text = FindStatus(d);
     if (r.status.empty()) {
         r.status = in_text;
-    } else if (!in_text.empty() && in_text != r.status && r.status.size() >= 5 && r.status.substr(1) == ".0.0" &&
-               in_text[0] == r.status[0]) {
-        r.status = in_text;  // "Status: 5.0.0" with a more precise code in the text
+    } else if (!in_text.empty() && in_text != r.status && in_text[0] == r.status[0]) {
+        r.status = in_text;  // the code the remote server gave is more precise than the reporting MTA's
     }
     if (r.smtp_command.empty()) r.smtp_command = FindCommand(Lower(d));
     if (!r.reply_code.empty()) r.diagnostic = DropRepeatedCodes(r.diagnostic, r.reply_code, r.status);
@@ -613,6 +613,115 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
         d.record.diagnostic = Squeeze(diag);
         FillFromDiagnostic(d.record);
         drafts.push_back(std::move(d));
+    }
+    return drafts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Amazon SES notifications delivered by e-mail (SNS): JSON with Bounce, Complaint or Delivery.
+
+// The string value of "key" in `json` at or after `from` and before `limit`; "" if none.
+std::string JsonString(std::string_view json, std::string_view key, std::size_t from = 0,
+                       std::size_t limit = std::string_view::npos) {
+    std::string needle = StrCat("\"", key, "\"");
+    std::size_t at = json.find(needle, from);
+    if (at == std::string_view::npos || at >= limit) return {};
+    std::size_t p = at + needle.size();
+    while (p < json.size() && (json[p] == ' ' || json[p] == ':'))
+        ++p;
+    if (p >= json.size() || json[p] != '"') return {};
+    std::string out;
+    for (++p; p < json.size() && json[p] != '"' && out.size() < kMaxDiagnosticBytes; ++p) {
+        if (json[p] == '\\' && p + 1 < json.size()) ++p;
+        out.push_back(json[p]);
+    }
+    return out;
+}
+
+// [begin, end) of the JSON array value of "key", brackets excluded.
+std::pair<std::size_t, std::size_t> JsonArray(std::string_view json, std::string_view key) {
+    std::string needle = StrCat("\"", key, "\"");
+    std::size_t at = json.find(needle);
+    if (at == std::string_view::npos) return {0, 0};
+    std::size_t open = json.find('[', at);
+    if (open == std::string_view::npos) return {0, 0};
+    int depth = 0;
+    for (std::size_t p = open; p < json.size(); ++p) {
+        if (json[p] == '[') ++depth;
+        if (json[p] == ']' && --depth == 0) return {open + 1, p};
+    }
+    return {0, 0};
+}
+
+std::vector<Draft> ParseSesJson(Context& ctx, std::string_view body) {
+    std::vector<Draft> drafts;
+    if (body.find("notificationType") == std::string_view::npos) return drafts;
+    std::string json(body.substr(0, std::min(body.size(), kMaxSectionBytes)));
+    // SNS wraps the SES message as an escaped string: unescape one level.
+    if (json.find("\\\"notificationType") != std::string::npos) {
+        std::string u;
+        for (std::size_t i = 0; i < json.size(); ++i) {
+            if (json[i] == '\\' && i + 1 < json.size() && (json[i + 1] == '"' || json[i + 1] == '\\')) ++i;
+            u.push_back(json[i]);
+        }
+        json = std::move(u);
+    }
+    std::string type = Lower(JsonString(json, "notificationType"));
+    auto add = [&](std::string address, const std::function<void(Draft&)>& fill) {
+        if (address.empty() || static_cast<int>(drafts.size()) >= ctx.limits.max_records) return;
+        Draft d;
+        d.record.kind = "nonstandard";
+        d.record.recipient = NormalizeAddress(address);
+        fill(d);
+        drafts.push_back(std::move(d));
+    };
+    if (type == "bounce") {
+        auto [b, e] = JsonArray(json, "bouncedRecipients");
+        std::size_t pos = b;
+        while (pos < e) {
+            std::size_t open = json.find('{', pos);
+            if (open == std::string::npos || open >= e) break;
+            std::size_t close = json.find('}', open);
+            if (close == std::string::npos || close > e) break;
+            std::string_view obj = std::string_view(json).substr(open, close - open);
+            add(JsonString(obj, "emailAddress"), [&](Draft& d) {
+                d.record.action = Lower(JsonString(obj, "action"));
+                d.record.status = FindStatus(JsonString(obj, "status"));
+                std::string diag = JsonString(obj, "diagnosticCode");
+                if (std::size_t semi = diag.find(';'); semi != std::string::npos && semi < 20) {
+                    d.record.diagnostic_type = Lower(StripWhitespace(std::string_view(diag).substr(0, semi)));
+                    diag = diag.substr(semi + 1);
+                }
+                d.record.diagnostic = Squeeze(diag);
+                FillFromDiagnostic(d.record);
+            });
+            pos = close + 1;
+        }
+    } else if (type == "complaint") {
+        auto [b, e] = JsonArray(json, "complainedRecipients");
+        std::string feedback = Lower(JsonString(json, "complaintFeedbackType"));
+        std::string_view list = std::string_view(json).substr(b, e - b);
+        for (const std::string& a : AllAddresses(list, 64)) {
+            add(a, [&](Draft& d) {
+                d.record.kind = "arf";
+                d.record.feedback_type = feedback.empty() ? "abuse" : feedback;
+                d.format_reason = "feedback";
+                d.format_rule = "ses.complaint";
+            });
+        }
+    } else if (type == "delivery") {
+        auto [b, e] = JsonArray(json, "recipients");
+        std::string response = JsonString(json, "smtpResponse");
+        std::string_view list = std::string_view(json).substr(b, e - b);
+        for (const std::string& a : AllAddresses(list, 64)) {
+            add(a, [&](Draft& d) {
+                d.record.action = "delivered";
+                d.record.diagnostic = Squeeze(response);
+                FillFromDiagnostic(d.record);
+                d.format_reason = "delivered";
+                d.format_rule = "ses.delivery";
+            });
+        }
     }
     return drafts;
 }
@@ -1041,7 +1150,8 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             }
         }
     }
-    // 3. Non-standard bounces (text, sometimes with DSN fields inline).
+    // 3. Amazon SES notifications, then non-standard bounces (text, sometimes with DSN fields inline).
+    if (drafts.empty() && Contains(body_text, "notificationType")) drafts = ParseSesJson(ctx, body_text);
     if (drafts.empty() && LooksLikeBounce(ctx)) {
         std::string lower_body = Lower(body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes)));
         if (Contains(lower_body, "final-recipient:") || Contains(lower_body, "original-recipient:")) {
