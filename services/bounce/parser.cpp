@@ -95,6 +95,11 @@ AddressSpan FindAddress(std::string_view text, std::size_t from = 0) {
             --e;
         while (b < at && (text[b] == '.' || text[b] == '\'' || text[b] == '='))
             ++b;
+        if (at > from + 1 && text[at - 1] == '"') {
+            // Quoted local part: "neko..nyaan"@example.org
+            std::size_t q = text.rfind('"', at - 2);
+            if (q != std::string_view::npos && q >= from && at - q <= 66 && q + 1 < at - 1) b = q;
+        }
         if (b < at && e > at + 1 && ValidAddress(text.substr(b, e - b))) return {b, e};
         at = text.find('@', at + 1);
     }
@@ -1134,10 +1139,15 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             // Missing diagnostics: take the recipient's paragraph from the human-readable part.
             std::vector<Draft> text_drafts;
             bool text_parsed = false;
-            for (Draft& d : drafts) {
+            for (std::size_t di = 0; di < drafts.size(); ++di) {
+                Draft& d = drafts[di];
                 if (!text_parsed) {
                     text_drafts = ParseNonStandard(ctx, body_text);
                     text_parsed = true;
+                }
+                if (d.record.recipient.empty() && di < text_drafts.size()) {
+                    // "Final-Recipient: rfc822; @mx.example.org": the text names the recipient.
+                    d.record.recipient = text_drafts[di].record.recipient;
                 }
                 for (const Draft& t : text_drafts) {
                     if (t.record.recipient != d.record.recipient && text_drafts.size() != 1) continue;
