@@ -5,6 +5,9 @@
 
 #include <atomic>
 
+#include "services/api/account_service.h"
+#include "services/api/auth.h"
+#include "services/api/envelope_service.h"
 #include "services/api/status.h"
 #include "services/api/system_service.h"
 #include "services/common/log.h"
@@ -38,9 +41,9 @@ grpc::Status ToGrpc(const absl::Status& status, std::string_view method) {
     }
 }
 
-absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcConfig& config, storage::Pool* pool,
-                                                            std::int64_t known_schema_version) {
+absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcConfig& config, Dependencies deps) {
     std::unique_ptr<ApiServer> api(new ApiServer());
+    api->auth_ = std::make_unique<Authenticator>(deps.pool, config.admin_key);
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -48,7 +51,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcCo
     builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &bound_port);
     builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
     builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
-    api->services_.push_back(std::make_unique<SystemServiceImpl>(pool, known_schema_version));
+    api->services_.push_back(std::make_unique<SystemServiceImpl>(deps.pool, deps.known_schema_version));
+    api->services_.push_back(std::make_unique<AccountServiceImpl>(deps.pool, api->auth_.get()));
+    api->services_.push_back(std::make_unique<EnvelopeServiceImpl>(deps.pool, api->auth_.get(), deps.codec));
     for (auto& service : api->services_) builder.RegisterService(service.get());
     api->server_ = builder.BuildAndStart();
     if (api->server_ == nullptr || bound_port == 0) {

@@ -10,15 +10,20 @@
 
 #include "absl/status/statusor.h"
 #include "services/config/config.h"
+#include "services/envelope/codec.h"
 #include "storage/pool.h"
 
 namespace rebound::api {
 
 class ApiServer {
 public:
+    struct Dependencies {
+        storage::Pool* pool = nullptr;            // must outlive the server
+        const envelope::Codec* codec = nullptr;   // must outlive the server
+        std::int64_t known_schema_version = 0;
+    };
     // Binds config.listen (port 0 picks a free one) and starts serving.
-    static absl::StatusOr<std::unique_ptr<ApiServer>> Start(const config::GrpcConfig& config, storage::Pool* pool,
-                                                           std::int64_t known_schema_version);
+    static absl::StatusOr<std::unique_ptr<ApiServer>> Start(const config::GrpcConfig& config, Dependencies deps);
     ~ApiServer();
 
     // The address actually bound, e.g. "127.0.0.1:50051".
@@ -28,6 +33,7 @@ public:
 
 private:
     ApiServer() = default;
+    std::unique_ptr<class Authenticator> auth_;
     std::vector<std::unique_ptr<grpc::Service>> services_;
     std::unique_ptr<grpc::Server> server_;
     std::string address_;

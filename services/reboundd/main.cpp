@@ -218,7 +218,7 @@ int Main(int argc, char** argv) {
     storage::Pool pool(db_url, static_cast<int>(cfg->database.pool_size));
     Maintenance maintenance(db_url);
 
-    auto api = api::ApiServer::Start(cfg->grpc, &pool, known_version);
+    auto api = api::ApiServer::Start(cfg->grpc, {&pool, &*codec, known_version});
     if (!api.ok()) {
         log::Error("startup.failed").Kv("error", std::string(api.status().message()));
         return 1;

@@ -1,0 +1,3 @@
+-- Keyset pagination by id.
+SELECT id, name, envelope_key_id, array_to_string(envelope_retired_key_ids, ','), extract(epoch FROM created_at)::bigint
+FROM accounts WHERE id > $1 AND disabled_at IS NULL ORDER BY id LIMIT $2
