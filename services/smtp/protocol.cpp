@@ -109,6 +109,12 @@ void Protocol::ResetTransaction() {
 Next Protocol::Error(const Reply& reply, std::string* out) {
     AppendReply(out, reply);
     ++errors_;
+    log::Info("smtp.client_error")
+        .Kv("session", info_->session_id)
+        .Kv("state", StateName(state_))
+        .Kv("code", reply.code)
+        .Kv("enhanced", reply.enhanced)
+        .Kv("errors", errors_);
     if (errors_ >= limits_.max_errors) {
         Bump(counters_->errors_exceeded);
         log::Info("smtp.errors_exceeded").Kv("session", info_->session_id).Kv("errors", errors_);

@@ -98,6 +98,12 @@ absl::Status GenerateSelfSigned(const std::string& certificate_path, const std::
     return WritePem(certificate_path, 0644, false, nullptr, cert.get());
 }
 
+absl::Status EnsureSelfSigned(const std::string& certificate_path, const std::string& key_path,
+                              const std::string& hostname) {
+    if (CheckKeyPair(certificate_path, key_path).ok()) return absl::OkStatus();
+    return GenerateSelfSigned(certificate_path, key_path, hostname);
+}
+
 absl::Status CheckKeyPair(const std::string& certificate_path, const std::string& key_path) {
     FilePtr cf(std::fopen(certificate_path.c_str(), "rb"));
     if (!cf) return absl::NotFoundError(StrCat("cannot open TLS certificate ", certificate_path));

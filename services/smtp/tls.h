@@ -14,6 +14,12 @@ namespace rebound::smtp {
 absl::Status GenerateSelfSigned(const std::string& certificate_path, const std::string& key_path,
                                 const std::string& hostname);
 
+// Keeps an existing valid pair at these paths, or generates a new one (GenerateSelfSigned)
+// if either file is missing or the pair does not load. For the daemon's local default
+// (files under data_dir), so a restart does not change the certificate.
+absl::Status EnsureSelfSigned(const std::string& certificate_path, const std::string& key_path,
+                              const std::string& hostname);
+
 // Checks that the two PEM files load and that the key matches the certificate.
 absl::Status CheckKeyPair(const std::string& certificate_path, const std::string& key_path);
 

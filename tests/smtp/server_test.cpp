@@ -662,6 +662,13 @@ TEST_F(SmtpTlsTest, GeneratedPairIsValidAndPrivate) {
     ASSERT_TRUE(GenerateSelfSigned(other_cert, other_key, "mx.test").ok());
     EXPECT_FALSE(CheckKeyPair(cert_, other_key).ok()) << "mismatched pair";
     EXPECT_FALSE(CheckKeyPair(cert_, (dir_ / "missing").string()).ok());
+    // EnsureSelfSigned keeps a valid pair and replaces a broken one.
+    const auto before = std::filesystem::last_write_time(cert_);
+    ASSERT_TRUE(EnsureSelfSigned(cert_, key_, "mx.test").ok());
+    EXPECT_EQ(std::filesystem::last_write_time(cert_), before);
+    const std::string fresh_cert = (dir_ / "fresh.pem").string(), fresh_key = (dir_ / "fresh.key").string();
+    ASSERT_TRUE(EnsureSelfSigned(fresh_cert, fresh_key, "mx.test").ok());
+    EXPECT_TRUE(CheckKeyPair(fresh_cert, fresh_key).ok());
     ServerOptions o = DefaultOptions();
     o.tls_certificate = cert_;
     o.tls_key = other_key;
