@@ -132,7 +132,7 @@ std::vector<std::string> AllAddresses(std::string_view value, std::size_t max = 
 }
 
 // Enhanced status code "d.ddd.ddd" with a class of 2, 4 or 5.
-std::string FindStatus(std::string_view text) {
+std::string FindStatusFrom(std::string_view text, std::size_t* next) {
     for (std::size_t i = 0; i + 4 < text.size(); ++i) {
         char c = text[i];
         if ((c != '2' && c != '4' && c != '5') || text[i + 1] != '.') continue;
@@ -149,13 +149,31 @@ std::string FindStatus(std::string_view text) {
         if (j < text.size() && (IsDigit(text[j]) || (text[j] == '.' && j + 1 < text.size() && IsDigit(text[j + 1])))) {
             continue;
         }
+        *next = j;
         return std::string(text.substr(i, j - i));
     }
+    *next = text.size();
     return {};
 }
 
+// The first failure code (class 4 or 5), else the first code: a transcript may show "250 2.1.5 Ok"
+// before the reply that failed.
+std::string FindStatus(std::string_view text) {
+    std::string first;
+    std::size_t pos = 0;
+    for (int n = 0; n < 16 && pos < text.size(); ++n) {
+        std::size_t next = 0;
+        std::string code = FindStatusFrom(text.substr(pos), &next);
+        if (code.empty()) break;
+        if (code[0] != '2') return code;
+        if (first.empty()) first = code;
+        pos += next;
+    }
+    return first;
+}
+
 // SMTP reply code: three digits starting with 2, 4 or 5, standing alone or followed by '-'.
-std::string FindReplyCode(std::string_view text) {
+std::string FindReplyCodeFrom(std::string_view text, std::size_t* next) {
     for (std::size_t i = 0; i + 2 < text.size(); ++i) {
         char c = text[i];
         if (c != '2' && c != '4' && c != '5') continue;
@@ -178,9 +196,25 @@ std::string FindReplyCode(std::string_view text) {
         std::string_view before = text.substr(i >= 6 ? i - 6 : 0, i >= 6 ? 6 : i);
         std::string lb = Lower(before);
         if (Contains(lb, "port") || Contains(lb, "id=") || Contains(lb, "size")) continue;
+        *next = i + 3;
         return std::string(text.substr(i, 3));
     }
+    *next = text.size();
     return {};
+}
+
+std::string FindReplyCode(std::string_view text) {
+    std::string first;
+    std::size_t pos = 0;
+    for (int n = 0; n < 16 && pos < text.size(); ++n) {
+        std::size_t next = 0;
+        std::string code = FindReplyCodeFrom(text.substr(pos), &next);
+        if (code.empty()) break;
+        if (code[0] != '2') return code;
+        if (first.empty()) first = code;
+        pos += next;
+    }
+    return first;
 }
 
 std::string FindCommand(std::string_view lower) {
@@ -588,6 +622,15 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
             }
         }
         std::string diag;
+        {
+            // Sendmail: "554 <a@b>... Remote protocol error" is complete on its own line.
+            std::string_view own = lines[mentions[k].line];
+            std::size_t dots = own.find(">... ");
+            if (dots == std::string_view::npos) dots = own.find("... ");
+            if (dots != std::string_view::npos && own.size() - dots > 12 && end_line > mentions[k].line + 1) {
+                end_line = mentions[k].line + 1;
+            }
+        }
         for (std::size_t l = mentions[k].line; l < end_line && diag.size() < 4 * kMaxDiagnosticBytes; ++l) {
             diag.append(lines[l]);
             diag.push_back(' ');

@@ -304,6 +304,7 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
             } else if (host.empty() || host.find(r.host) == std::string::npos) {
                 continue;
             }
+            if (r.pieces.empty() && !StatusReason(in.status).empty()) continue;
             if (r.pieces.empty() || (index.MayContain(r.gram) && PiecesMatch(text, r.pieces)))
                 return finish(r.reason, r.id);
         }
