@@ -17,8 +17,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,8 +40,22 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kSource = "/usr/sbin/smtp-source";
 constexpr const char* kSink = "/usr/sbin/smtp-sink";
 
+// Answers 250 at once (`threaded` false), or hands `done` to a worker thread that answers
+// it, as a storage layer with its own writer threads would.
 class NullDelegate : public smtp::Delegate {
   public:
+    explicit NullDelegate(bool threaded) : threaded_(threaded) {
+        if (threaded_) worker_ = std::thread([this] { Work(); });
+    }
+    ~NullDelegate() override {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        if (worker_.joinable()) worker_.join();
+    }
+
     smtp::Reply CheckRecipient(const smtp::SessionInfo&, const std::string&) override {
         return smtp::Reply{250, "2.1.5", "OK"};
     }
@@ -46,12 +63,41 @@ class NullDelegate : public smtp::Delegate {
                  std::function<void(smtp::Reply)> done) override {
         bytes_.fetch_add(message.size(), std::memory_order_relaxed);
         messages_.fetch_add(1, std::memory_order_relaxed);
-        done(smtp::Reply{250, "2.0.0", "OK"});
+        if (!threaded_) {
+            done(smtp::Reply{250, "2.0.0", "OK"});
+            return;
+        }
+        {
+            std::lock_guard lock(mu_);
+            queue_.push_back(std::move(done));
+        }
+        cv_.notify_one();
     }
     std::uint64_t messages() const { return messages_.load(); }
     std::uint64_t bytes() const { return bytes_.load(); }
 
   private:
+    void Work() {
+        std::vector<std::function<void(smtp::Reply)>> batch;
+        for (;;) {
+            {
+                std::unique_lock lock(mu_);
+                cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+                if (queue_.empty()) return;
+                batch.swap(queue_);
+            }
+            for (auto& done : batch)
+                done(smtp::Reply{250, "2.0.0", "OK"});
+            batch.clear();
+        }
+    }
+
+    const bool threaded_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::vector<std::function<void(smtp::Reply)>> queue_;
+    std::thread worker_;
     std::atomic<std::uint64_t> messages_{0};
     std::atomic<std::uint64_t> bytes_{0};
 };
@@ -160,7 +206,8 @@ int main(int argc, char** argv) {
     }
     log::SetMinLevel(log::Level::kWarn);
 
-    NullDelegate delegate;
+    NullDelegate delegate(/*threaded=*/false);
+    NullDelegate threaded_delegate(/*threaded=*/true);
     smtp::ServerOptions options;
     options.listen = {"127.0.0.1:0"};
     options.hostname = "mx.bench.example";
@@ -174,6 +221,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     const std::uint16_t rebound_port = server.endpoints()[0].port;
+    smtp::Server threaded_server(options, &threaded_delegate);
+    if (absl::Status s = threaded_server.Start(); !s.ok()) {
+        std::fprintf(stderr, "smtp_bench: %s\n", std::string(s.message()).c_str());
+        return 1;
+    }
+    const std::uint16_t threaded_port = threaded_server.endpoints()[0].port;
 
     const std::uint16_t sink_port = FreePort();
     std::vector<std::string> sink_args = {kSink};
@@ -193,31 +246,43 @@ int main(int argc, char** argv) {
 
     std::printf("smtp-source -d, %d-byte messages, %d messages per session, %u cores\n", size, per_session,
                 std::thread::hardware_concurrency());
-    std::printf("%8s %10s %14s %14s %8s\n", "sessions", "messages", "rebound msg/s", "smtp-sink msg/s", "ratio");
+    std::printf("rebound: null delegate answering at once; rebound-thr: answered from another thread\n");
+    std::printf("%8s %9s %12s %12s %12s %7s %7s\n", "sessions", "messages", "rebound/s", "rebound-thr/s", "smtp-sink/s",
+                "ratio", "ratio-thr");
     int failures = 0;
     for (int sessions : session_counts) {
         const int messages = sessions * per_session;
-        // Warm-up, then the measured runs; sink and Rebound alternate in the same run.
+        // Warm-up, then the measured runs; all three servers are measured in the same run.
         RunSource(rebound_port, sessions, std::min(messages, 200), size);
+        RunSource(threaded_port, sessions, std::min(messages, 200), size);
+        RunSource(sink_port, sessions, std::min(messages, 200), size);
         const std::uint64_t before = delegate.messages();
         const double rebound_secs = RunSource(rebound_port, sessions, messages, size);
         const std::uint64_t delivered = delegate.messages() - before;
+        const std::uint64_t before_thr = threaded_delegate.messages();
+        const double threaded_secs = RunSource(threaded_port, sessions, messages, size);
+        const std::uint64_t delivered_thr = threaded_delegate.messages() - before_thr;
         const double sink_secs = RunSource(sink_port, sessions, messages, size);
-        if (rebound_secs < 0 || sink_secs < 0 || delivered != static_cast<std::uint64_t>(messages)) {
-            std::printf("%8d  failed (rebound %.2fs, delivered %llu of %d; sink %.2fs)\n", sessions, rebound_secs,
-                        static_cast<unsigned long long>(delivered), messages, sink_secs);
+        if (rebound_secs < 0 || threaded_secs < 0 || sink_secs < 0 ||
+            delivered != static_cast<std::uint64_t>(messages) ||
+            delivered_thr != static_cast<std::uint64_t>(messages)) {
+            std::printf("%8d  failed (rebound %.2fs %llu/%d, threaded %.2fs %llu/%d, sink %.2fs)\n", sessions,
+                        rebound_secs, static_cast<unsigned long long>(delivered), messages, threaded_secs,
+                        static_cast<unsigned long long>(delivered_thr), messages, sink_secs);
             ++failures;
             continue;
         }
         const double rebound_rate = messages / rebound_secs;
+        const double threaded_rate = messages / threaded_secs;
         const double sink_rate = messages / sink_secs;
-        std::printf("%8d %10d %14.0f %14.0f %8.2f\n", sessions, messages, rebound_rate, sink_rate,
-                    rebound_rate / sink_rate);
+        std::printf("%8d %9d %12.0f %12.0f %12.0f %7.2f %7.2f\n", sessions, messages, rebound_rate, threaded_rate,
+                    sink_rate, rebound_rate / sink_rate, threaded_rate / sink_rate);
         std::fflush(stdout);
     }
     ::kill(sink, SIGTERM);
     ::waitpid(sink, nullptr, 0);
     server.Shutdown(std::chrono::seconds(5));
+    threaded_server.Shutdown(std::chrono::seconds(5));
     std::printf("counters: %s\n", server.counters().Describe().c_str());
     return failures == 0 ? 0 : 1;
 }

@@ -433,31 +433,41 @@ class Session : public std::enable_shared_from_this<Session> {
                                            if (auto self = weak.lock()) self->deliver_wait_.cancel();
                                        });
                                    });
+        // Outcome: completed by the delegate, or abandoned (shutdown deadline, delegate timeout).
+        bool timed_out = false;
+        bool completed = false;
         for (;;) {
+            asio::error_code ec;
             {
                 std::lock_guard lock(state->mu);
-                if (state->completed) break;
-            }
-            asio::error_code ec;
-            co_await deliver_wait_.async_wait(asio::redirect_error(use_awaitable, ec));
-            std::lock_guard lock(state->mu);
-            if (state->completed) break;
-            if (hard_stop_ || !ec) {
-                // Shutdown deadline or delegate timeout: give up on this message.
-                state->abandoned = true;
-                const bool timed_out = !ec && !hard_stop_;
-                log::Warn("smtp.deliver_abandoned")
-                    .Kv("session", info_.session_id)
-                    .Kv("reason", timed_out ? "deliver_timeout" : "shutdown");
-                if (timed_out) {
-                    protocol_.OnDelivered(MakeReply(ReplyId::kLocalError), bytes, &out_);
-                    co_return std::nullopt;
+                if (state->completed) {
+                    completed = true;
+                    break;
                 }
-                interrupt_ = Interrupt::kNone;
-                Bump(shared_->counters.shutdown_closed);
-                co_await Final(MakeReply(ReplyId::kServiceClosing));
-                co_return std::string("shutdown_in_delivery");
+                if (hard_stop_ || deliver_timed_out_) {
+                    state->abandoned = true;
+                    timed_out = !hard_stop_;
+                    break;
+                }
             }
+            co_await deliver_wait_.async_wait(asio::redirect_error(use_awaitable, ec));
+            // Expiry without cancellation is the delegate timeout; a cancellation is either
+            // done() or a shutdown (checked above on the next turn).
+            deliver_timed_out_ = !ec;
+        }
+        deliver_timed_out_ = false;
+        if (!completed) {
+            log::Warn("smtp.deliver_abandoned")
+                .Kv("session", info_.session_id)
+                .Kv("reason", timed_out ? "deliver_timeout" : "shutdown");
+            if (timed_out) {
+                protocol_.OnDelivered(MakeReply(ReplyId::kLocalError), bytes, &out_);
+                co_return std::nullopt;
+            }
+            interrupt_ = Interrupt::kNone;
+            Bump(shared_->counters.shutdown_closed);
+            co_await Final(MakeReply(ReplyId::kServiceClosing));
+            co_return std::string("shutdown_in_delivery");
         }
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
         log::Info("smtp.delivered")
@@ -498,6 +508,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool idle_ = false;  // waiting for a command outside a transaction
     bool shutdown_requested_ = false;
     bool hard_stop_ = false;
+    bool deliver_timed_out_ = false;
 };
 
 struct Server::Impl {

@@ -255,6 +255,33 @@ TEST_F(SmtpServerTest, SequenceRepliesNameTheMissingStep) {
     EXPECT_TRUE(ReplyIs(Cmd(*c, "RCPT TO:<t@feedback.example>"), 503, "5.5.1")) << "RSET ends the transaction";
 }
 
+TEST_F(SmtpServerTest, EhloInsideATransactionResetsIt) {
+    auto c = Connect();
+    ASSERT_TRUE(ReplyIs(Cmd(*c, "EHLO client.example"), 250));
+    ASSERT_TRUE(ReplyIs(Cmd(*c, "MAIL FROM:<>"), 250));
+    ASSERT_TRUE(ReplyIs(Cmd(*c, "RCPT TO:<t@feedback.example>"), 250));
+    ASSERT_TRUE(ReplyIs(Cmd(*c, "HELO again.example"), 250));
+    EXPECT_TRUE(ReplyIs(Cmd(*c, "DATA"), 503, "5.5.1"));
+    EXPECT_TRUE(ReplyIs(SendMessage(*c, "after helo\r\n"), 250));
+    ASSERT_EQ(delegate_.deliveries().size(), 1u);
+    EXPECT_EQ(delegate_.deliveries()[0].session.helo, "again.example");
+}
+
+TEST_F(SmtpServerTest, SessionCountersFollowConnections) {
+    {
+        auto a = Connect();
+        auto b = Connect();
+        EXPECT_TRUE(ReplyIs(Cmd(*a, "NOOP"), 250));
+        EXPECT_TRUE(ReplyIs(Cmd(*b, "NOOP"), 250));
+        EXPECT_EQ(server_->counters().sessions_active.load(), 2u);
+    }
+    for (int i = 0; i < 200 && server_->counters().sessions_active.load() != 0; ++i) {
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    EXPECT_EQ(server_->counters().sessions_active.load(), 0u) << "closed by the client, without QUIT";
+    EXPECT_EQ(server_->counters().sessions.load(), 2u);
+}
+
 TEST_F(SmtpServerTest, SyntaxErrors) {
     auto c = Connect();
     ASSERT_TRUE(ReplyIs(Cmd(*c, "EHLO client.example"), 250));
