@@ -45,7 +45,7 @@ void AddAddresses(const Encoder& encoder, std::uint64_t first, std::size_t count
         const std::uint64_t id = ids != nullptr ? ids[i] : first + i;
         std::size_t n = encoder.EncodeTo(kMailing, id, kDay, buf);
         buf[n++] = '@';
-        std::memcpy(buf + n, kDomain.data(), kDomain.size());
+        kDomain.copy(buf + n, kDomain.size());
         response->add_addresses()->assign(buf, n + kDomain.size());
     }
 }
@@ -55,7 +55,7 @@ class BenchService final : public rebound::v1::EnvelopeService::Service {
     explicit BenchService(Encoder encoder) : encoder_(std::move(encoder)) {}
 
     grpc::Status StreamGenerateAddresses(
-        grpc::ServerContext*,
+        grpc::ServerContext* /*context*/,
         grpc::ServerReaderWriter<StreamGenerateAddressesResponse, StreamGenerateAddressesRequest>* stream) override {
         StreamGenerateAddressesRequest request;
         StreamGenerateAddressesResponse response;
@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
     auto stub = rebound::v1::EnvelopeService::NewStub(channel);
 
     double in_process = 0;
-    Figure range, ids;
+    Figure range;
+    Figure ids;
     for (int r = 0; r < rounds; ++r) {
         in_process = std::max(in_process, RunInProcess(*encoder, total));
         const Figure fr = RunRange(*stub, total);

@@ -43,7 +43,8 @@ volatile std::uint64_t g_sink;  // keeps results alive
 double OpsPerSecond(const std::function<std::uint64_t()>& op, std::size_t per_call, int rounds, double seconds) {
     double best = 0;
     for (int r = 0; r < rounds; ++r) {
-        std::uint64_t sink = 0, ops = 0;
+        std::uint64_t sink = 0;
+        std::uint64_t ops = 0;
         const auto start = Clock::now();
         double elapsed = 0;
         do {
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
         r = rng() % 4'000'000'000ull;
     const std::uint64_t mailing = 1'234'567;
     std::vector<std::string> tokens;
+    tokens.reserve(kSetSize);
     for (std::uint64_t r : recipients)
         tokens.push_back(encoder->Encode(mailing, r, kDay));
     for (const std::string& t : tokens) {

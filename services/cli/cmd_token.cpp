@@ -131,7 +131,8 @@ int RunEncode(const Context& context, const Options& opts) {
     if (!opts.mailing || !opts.recipient || !opts.domain)
         return UsageError("encode needs --mailing, --recipient and --domain");
     envelope::AccountKeys keys;
-    std::uint64_t mailing = 0, recipient = 0;
+    std::uint64_t mailing = 0;
+    std::uint64_t recipient = 0;
     if (auto e = ParseNumber<std::uint64_t>(opts.mailing, "--mailing", 0, &mailing)) return *e;
     if (auto e = ParseNumber<std::uint64_t>(opts.recipient, "--recipient", 0, &recipient)) return *e;
     if (auto e = ParseNumber<std::uint64_t>(opts.account, "--account", 1, &keys.account_id)) return *e;
@@ -180,7 +181,8 @@ int RunDecode(const Context& context, const Options& opts) {
     if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
         address = address.substr(1, address.size() - 2);
     }
-    std::string_view local = address, domain;
+    std::string_view local = address;
+    std::string_view domain;
     if (address.find('@') != std::string_view::npos && !envelope::SplitAddress(address, &local, &domain)) {
         local = address;  // "@x" or "x@": decodes as malformed
     }

@@ -169,7 +169,8 @@ std::size_t Encoder::EncodeTo(std::uint64_t mailing_id, std::uint64_t recipient_
 
 std::string Encoder::Encode(std::uint64_t mailing_id, std::uint64_t recipient_id, std::uint32_t issued_day) const {
     char out[kMaxLocalPartOctets];
-    return std::string(out, EncodeTo(mailing_id, recipient_id, issued_day, out));
+    const std::size_t n = EncodeTo(mailing_id, recipient_id, issued_day, out);
+    return {out, n};
 }
 
 Codec::Codec(std::unique_ptr<KeyStore> store, std::string prefix, std::uint32_t stale_after_days)
@@ -241,7 +242,7 @@ Decoded Codec::DecodeLocalPart(std::string_view local_part, const AccountKeys& k
     const int kl = (buf[0] & 0x03) + 1;
     const int rl = (buf[1] >> 5) + 1;
     const int dl = (buf[1] >> 3 & 0x03) + 1;
-    const auto body = static_cast<std::size_t>(2 + kl + dl + ml + rl);
+    const std::size_t body = std::size_t{2} + static_cast<std::size_t>(kl + dl + ml + rl);
     if (n != body + kMacBytes) return result;
     Token token;
     token.version = kTokenVersion;

@@ -37,7 +37,8 @@ std::optional<std::uint32_t> ParseDay(std::string_view text) {
         if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9')) return std::nullopt;
     }
     int y = 0;
-    unsigned m = 0, d = 0;
+    unsigned m = 0;
+    unsigned d = 0;
     if (!ParseInt(text.substr(0, 4), &y) || !ParseInt(text.substr(5, 2), &m) || !ParseInt(text.substr(8, 2), &d)) {
         return std::nullopt;
     }

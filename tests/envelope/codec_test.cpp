@@ -114,7 +114,8 @@ TEST(Codec, EncoderMatchesEncodeLocalPart) {
     EXPECT_EQ(encoder->account_id(), 7u);
     std::mt19937_64 rng(2);
     for (int i = 0; i < 1000; ++i) {
-        const std::uint64_t m = RandomId(rng), r = RandomId(rng);
+        const std::uint64_t m = RandomId(rng);
+        const std::uint64_t r = RandomId(rng);
         char buf[kMaxLocalPartOctets];
         const std::size_t n = encoder->EncodeTo(m, r, kDay, buf);
         EXPECT_EQ(std::string(buf, n), Encode(codec, keys, m, r));
@@ -189,7 +190,8 @@ TEST(Codec, AnyCaseChangeStillDecodes) {
     const AccountKeys keys = Account(9, 2);
     std::mt19937_64 rng(4);
     for (int i = 0; i < 500; ++i) {
-        const std::uint64_t m = RandomId(rng), r = RandomId(rng);
+        const std::uint64_t m = RandomId(rng);
+        const std::uint64_t r = RandomId(rng);
         std::string local = Encode(codec, keys, m, r);
         std::string upper = local;
         for (char& c : upper)
@@ -409,7 +411,7 @@ TEST(Codec, LayoutChecksHoldEvenWithACorrectMac) {
               TokenStatus::kMalformed);
     // Other versions.
     for (std::uint8_t version : {0, 2, 7}) {
-        const std::uint8_t b0 = static_cast<std::uint8_t>(version << 5);
+        const auto b0 = static_cast<std::uint8_t>(version << 5);
         EXPECT_EQ(codec.DecodeLocalPart(SignedToken({b0, 0x00, 1, 1, 1, 1}, 1, 1), keys, 1).status,
                   TokenStatus::kMalformed);
     }
@@ -442,13 +444,15 @@ TEST(Codec, ConcurrentUseFromManyThreads) {
     const Codec codec = MakeCodec("b-");
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             std::mt19937_64 rng(100 + t);
             for (int i = 0; i < 5000; ++i) {
                 // Overlapping accounts, so threads race to derive the same keys.
                 const AccountKeys keys = Account(rng() % 300, 1 + rng() % 3);
-                const std::uint64_t m = RandomId(rng), r = RandomId(rng);
+                const std::uint64_t m = RandomId(rng);
+                const std::uint64_t r = RandomId(rng);
                 auto local = codec.EncodeLocalPart(keys, m, r, kDay);
                 if (!local.ok()) {
                     ++failures;
@@ -482,7 +486,8 @@ TEST(TokenStatusName, NamesEveryStatus) {
 }
 
 TEST(SplitAddress, SplitsAtTheLastAt) {
-    std::string_view local, domain;
+    std::string_view local;
+    std::string_view domain;
     ASSERT_TRUE(SplitAddress("b-abc@feedback.example.com", &local, &domain));
     EXPECT_EQ(local, "b-abc");
     EXPECT_EQ(domain, "feedback.example.com");

@@ -63,13 +63,17 @@ TEST(HmacSha256, MatchesOpenSslHmacForRandomKeysAndMessages) {
         for (auto& b : msg)
             b = static_cast<std::uint8_t>(rng());
         const HmacSha256 mac(key);
-        const HmacSha256 copy = mac;  // copies carry the precomputed state
         std::uint8_t out[kSha256Bytes];
-        copy.Compute(msg, out);
+        mac.Compute(msg, out);
         EXPECT_EQ(std::vector<std::uint8_t>(out, out + 32), OpenSslHmac(key, msg)) << rep;
-        // Reusable: the same object gives the same answer again.
+        // Reusable, and copies (construction and assignment) carry the precomputed state.
+        HmacSha256 copy = mac;
         std::uint8_t again[kSha256Bytes];
-        mac.Compute(msg, again);
+        copy.Compute(msg, again);
+        EXPECT_EQ(Hex(out, 32), Hex(again, 32));
+        copy = HmacSha256(std::vector<std::uint8_t>(1, 0x42));
+        copy = mac;
+        copy.Compute(msg, again);
         EXPECT_EQ(Hex(out, 32), Hex(again, 32));
     }
 }
@@ -105,7 +109,10 @@ TEST(DeriveTokenKey, DistinctInputsGiveDistinctKeys) {
     const std::vector<std::uint8_t> master(32, 0x11);
     std::vector<std::uint8_t> other = master;
     other[31] ^= 1;
-    std::array<std::uint8_t, kDerivedKeyBytes> a, b, c, d;
+    std::array<std::uint8_t, kDerivedKeyBytes> a;
+    std::array<std::uint8_t, kDerivedKeyBytes> b;
+    std::array<std::uint8_t, kDerivedKeyBytes> c;
+    std::array<std::uint8_t, kDerivedKeyBytes> d;
     ASSERT_TRUE(DeriveTokenKey(master, 1, 1, &a).ok());
     ASSERT_TRUE(DeriveTokenKey(master, 2, 1, &b).ok());
     ASSERT_TRUE(DeriveTokenKey(master, 1, 2, &c).ok());
