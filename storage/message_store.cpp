@@ -17,32 +17,29 @@ std::optional<std::string> NullIfEmpty(const T& s) {
 absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn, const std::vector<MessageRow>& batch) {
     std::vector<StoredMessage> out;
     out.reserve(batch.size());
-    std::string step = "ingest_claim_digest";
+    std::string step = "ingest_store_raw";
     try {
         pqxx::work tx(conn, "ingest");
         for (const MessageRow& m : batch) {
             const pqxx::binarystring digest(m.digest.data(), m.digest.size());
-            step = "ingest_claim_digest";
-            pqxx::result claim = tx.exec_prepared("ingest_claim_digest", digest);
+            // Recipients are joined by newline, which an SMTP address cannot contain.
+            std::string rcpts;
+            for (std::size_t i = 0; i < m.rcpt_to.size(); ++i) StrAppend(&rcpts, i == 0 ? "" : "\n", m.rcpt_to[i]);
+            step = "ingest_store_raw";
+            pqxx::result stored_raw = tx.exec_prepared(
+                "ingest_store_raw", digest, static_cast<std::int64_t>(m.content.size()), m.mail_from, rcpts,
+                NullIfEmpty(m.client_address), NullIfEmpty(m.helo), m.parse_state, NullIfEmpty(m.parse_error),
+                NullIfEmpty(m.rules_version), pqxx::binarystring(m.content.data(), m.content.size()));
             StoredMessage stored;
-            if (claim.empty()) {
+            if (stored_raw.empty()) {
                 step = "ingest_duplicate_of";
                 stored.duplicate = true;
                 stored.raw_message_id = tx.exec_prepared1("ingest_duplicate_of", digest)[0].as<std::int64_t>();
                 out.push_back(stored);
                 continue;
             }
-            stored.raw_message_id = claim[0][0].as<std::int64_t>();
-            const std::string received_at = claim[0][1].as<std::string>();
-            // Recipients are joined by newline, which an SMTP address cannot contain.
-            std::string rcpts;
-            for (std::size_t i = 0; i < m.rcpt_to.size(); ++i) StrAppend(&rcpts, i == 0 ? "" : "\n", m.rcpt_to[i]);
-            step = "ingest_insert_raw";
-            tx.exec_prepared("ingest_insert_raw", stored.raw_message_id, received_at, digest,
-                             static_cast<std::int64_t>(m.content.size()), m.mail_from, rcpts,
-                             NullIfEmpty(m.client_address), NullIfEmpty(m.helo), m.parse_state,
-                             NullIfEmpty(m.parse_error), NullIfEmpty(m.rules_version),
-                             pqxx::binarystring(m.content.data(), m.content.size()));
+            stored.raw_message_id = stored_raw[0][0].as<std::int64_t>();
+            const std::string received_at = stored_raw[0][1].as<std::string>();
             step = "ingest_insert_event";
             for (const EventRow& e : m.events) {
                 std::optional<std::int64_t> mailing;
