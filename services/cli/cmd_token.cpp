@@ -11,6 +11,7 @@
 #include "services/common/strings.h"
 #include "services/envelope/codec.h"
 #include "services/envelope/day.h"
+#include "services/envelope/keys.h"
 
 namespace rebound::cli {
 namespace {
@@ -20,6 +21,7 @@ constexpr std::string_view kUsage =
     "                            [--day YYYY-MM-DD]\n"
     "       rebound token decode ADDRESS [--account A] [--key-id K] [--retired K,...]\n"
     "                            [--today YYYY-MM-DD]\n"
+    "       rebound token keygen\n"
     "\n"
     "encode prints the envelope address of one recipient of a mailing, minted with key K\n"
     "(default 1) of account A on day --day (default today, UTC).\n"
@@ -30,6 +32,8 @@ constexpr std::string_view kUsage =
     "malformed, unknown_key, retired_key), stale, account, key_id, mailing, recipient, issued,\n"
     "version. Exit status 0 when the address is attributed (valid, or stale: authentic but\n"
     "older than envelope.stale_after_days), 1 otherwise.\n"
+    "\n"
+    "keygen prints a new random master key (64 hex digits) for REBOUND_MASTER_KEY.\n"
     "\n"
     "--account defaults to 1: looking the account up from the feedback domain in the\n"
     "database is not implemented yet. The master key comes from the configuration\n"
@@ -216,6 +220,13 @@ int RunToken(const Context& context, const std::vector<std::string>& args) {
     if (args.empty()) return UsageError("missing subcommand: encode or decode");
     if (args[0] == "-h" || args[0] == "--help") {
         std::cout << kUsage;
+        return kExitOk;
+    }
+    if (args[0] == "keygen") {
+        if (args.size() > 1) return UsageError("keygen takes no arguments");
+        absl::StatusOr<std::string> key = envelope::GenerateMasterKeyHex();
+        if (!key.ok()) return Failure(std::string(key.status().message()));
+        std::cout << *key << "\n";
         return kExitOk;
     }
     if (args[0] != "encode" && args[0] != "decode") return UsageError(StrCat("unknown subcommand \"", args[0], "\""));

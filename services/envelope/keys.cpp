@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include <memory>
 #include <string>
@@ -38,6 +39,23 @@ absl::StatusOr<std::vector<std::uint8_t>> ParseHexSecret(std::string_view hex) {
         out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
     }
     return out;
+}
+
+absl::StatusOr<std::string> GenerateMasterKeyHex(std::size_t bytes) {
+    if (bytes < 32 || bytes > 1024) return absl::InvalidArgumentError("master keys have 32 to 1024 bytes");
+    std::vector<std::uint8_t> raw(bytes);
+    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+        return absl::InternalError("OpenSSL's random generator failed");
+    }
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(bytes * 2);
+    for (std::uint8_t b : raw) {
+        hex.push_back(kDigits[b >> 4]);
+        hex.push_back(kDigits[b & 15]);
+    }
+    OPENSSL_cleanse(raw.data(), raw.size());
+    return hex;
 }
 
 absl::Status DeriveTokenKey(std::span<const std::uint8_t> master, std::uint64_t account_id, std::uint32_t key_id,

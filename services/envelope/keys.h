@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +22,10 @@ inline constexpr std::string_view kKdfInfoLabel = "rebound envelope token key v1
 
 // Hex digits (either case, even count) to bytes. The error never repeats the input.
 absl::StatusOr<std::vector<std::uint8_t>> ParseHexSecret(std::string_view hex);
+
+// A new master secret from OpenSSL's CSPRNG, as lower-case hex (`bytes` * 2 digits;
+// 32..1024 bytes).
+absl::StatusOr<std::string> GenerateMasterKeyHex(std::size_t bytes = 32);
 
 // HKDF-SHA256 (RFC 5869): salt = kKdfSalt, IKM = master,
 // info = kKdfInfoLabel || account_id (8 bytes, big-endian) || key_id (4 bytes, big-endian),

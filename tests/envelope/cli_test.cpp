@@ -175,6 +175,19 @@ TEST(TokenCli, UsageErrorsExitTwo) {
     EXPECT_NE(help.out.find("--account defaults to 1"), std::string::npos);
 }
 
+TEST(TokenCli, KeygenPrintsAUsableMasterKey) {
+    Result a = RunCli({}, {"token", "keygen"});
+    Result b = RunCli({}, {"token", "keygen"});
+    ASSERT_EQ(a.exit_code, 0);
+    ASSERT_EQ(a.out.size(), 65u);
+    EXPECT_NE(a.out, b.out);
+    const std::string key = a.out.substr(0, 64);
+    Result enc = RunCli({"REBOUND_MASTER_KEY=" + key},
+                        {"token", "encode", "--mailing", "1", "--recipient", "2", "--domain", "x.example"});
+    EXPECT_EQ(enc.exit_code, 0);
+    EXPECT_EQ(RunCli({}, {"token", "keygen", "extra"}).exit_code, 2);
+}
+
 TEST(TokenCli, EqualsFormOfOptions) {
     Result r =
         RunCli(kEnv, {"token", "encode", "--mailing=5", "--recipient=6", "--domain=x.example", "--day=2025-11-01"});

@@ -131,6 +131,23 @@ TEST(DeriveTokenKey, RejectsEmptyMaster) {
     EXPECT_FALSE(DeriveTokenKey({}, 1, 1, &key).ok());
 }
 
+TEST(GenerateMasterKeyHex, GivesDistinctHexKeysOfTheAskedLength) {
+    auto a = GenerateMasterKeyHex();
+    auto b = GenerateMasterKeyHex();
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->size(), 64u);
+    EXPECT_EQ(a->find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_NE(*a, *b);
+    auto parsed = ParseHexSecret(*a);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(parsed->size(), 32u);
+    auto big = GenerateMasterKeyHex(1024);
+    ASSERT_TRUE(big.ok());
+    EXPECT_EQ(big->size(), 2048u);
+    EXPECT_FALSE(GenerateMasterKeyHex(31).ok());
+    EXPECT_FALSE(GenerateMasterKeyHex(1025).ok());
+}
+
 TEST(ParseHexSecret, AcceptsBothCasesAndRejectsJunkWithoutEchoingIt) {
     auto ok = ParseHexSecret("00ffAbcD");
     ASSERT_TRUE(ok.ok());
