@@ -36,6 +36,18 @@ std::string Lower(std::string_view s) {
     return AsciiLower(s);
 }
 
+// Position of `needle` (lower-case) in `text`, ignoring ASCII case; npos if absent.
+std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
+    if (needle.empty() || needle.size() > text.size()) return needle.empty() ? 0 : std::string_view::npos;
+    char first = needle[0];
+    char first_upper = (first >= 'a' && first <= 'z') ? static_cast<char>(first - 32) : first;
+    for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
+        if (text[i] != first && text[i] != first_upper) continue;
+        if (StartsWithIgnoreCase(text.substr(i), needle)) return i;
+    }
+    return std::string_view::npos;
+}
+
 bool Contains(std::string_view haystack, std::string_view needle) {
     return haystack.find(needle) != std::string_view::npos;
 }
@@ -218,6 +230,10 @@ std::string FindReplyCode(std::string_view text) {
 }
 
 std::string FindCommand(std::string_view lower) {
+    if (!Contains(lower, "rcpt") && !Contains(lower, "data") && !Contains(lower, "mail from") &&
+        !Contains(lower, "helo") && !Contains(lower, "ehlo") && !Contains(lower, "initial connection")) {
+        return {};
+    }
     struct Probe {
         std::string_view needle;
         std::string_view command;
@@ -315,6 +331,8 @@ struct Draft {
     std::string format_rule;
 };
 
+std::string_view ErrorSection(std::string_view text);
+
 struct Context {
     const Limits& limits;
     const RuleSet& rules;
@@ -322,7 +340,14 @@ struct Context {
     Report report;
     std::string bounce_from;   // lower-case address of the bounce's sender
     std::string bounce_to;     // lower-case address of the bounce's recipient (the original sender)
-    std::string text_command;  // SMTP command named anywhere in the bounce text, when only one is
+    std::string text_command;  // SMTP command named anywhere in the bounce text
+    // ErrorSection() of the body text, computed once per message (parsers ask several times).
+    std::string_view body;
+    std::string_view body_section;
+    std::string_view Section(std::string_view text) {
+        if (text.data() == body.data() && text.size() == body.size()) return body_section;
+        return ErrorSection(text);
+    }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -509,9 +534,8 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
         std::string_view raw = lines[i];
         std::string_view t = StripWhitespace(raw);
         if (t.empty()) continue;
-        std::string lower = Lower(t);
         std::string address;
-        if (std::size_t at = lower.find("rcpt to:"); at != std::string::npos) {
+        if (std::size_t at = FindIgnoreCase(t, "rcpt to:"); at != std::string_view::npos) {
             address = FirstAddress(t.substr(at + 8));
         }
         if (address.empty()) {
@@ -599,7 +623,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
 
 std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
     std::vector<Draft> drafts;
-    std::string_view section = ErrorSection(text);
+    std::string_view section = ctx.Section(text);
     std::vector<std::string_view> lines = Lines(section);
     std::vector<Mention> mentions = FindMentions(ctx, lines);
     std::vector<std::string> failed = AllAddresses(ctx.flat.headers.Get("x-failed-recipients"));
@@ -947,7 +971,7 @@ void CollectCandidates(const Headers& h, OriginalMessage& o) {
     }
 }
 
-std::optional<OriginalMessage> FindOriginal(const Context& ctx, std::string_view quoted_text) {
+std::optional<OriginalMessage> FindOriginal(Context& ctx, std::string_view quoted_text) {
     Headers headers;
     for (const AttachedMessage& a : ctx.flat.attached) {
         if (!a.headers.empty()) {
@@ -957,7 +981,7 @@ std::optional<OriginalMessage> FindOriginal(const Context& ctx, std::string_view
     }
     if (headers.empty() && !quoted_text.empty()) {
         // A copy of the original quoted in the bounce text: the header block after the marker.
-        std::string_view error = ErrorSection(quoted_text);
+        std::string_view error = ctx.Section(quoted_text);
         std::string_view rest = quoted_text.substr(error.size());
         std::size_t nl = rest.find('\n');
         if (nl != std::string_view::npos) rest.remove_prefix(nl + 1);
@@ -1161,6 +1185,8 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
 
     std::vector<Draft> drafts;
     std::string body_text = FirstTextBody(ctx.flat);
+    ctx.body = body_text;
+    ctx.body_section = ErrorSection(body_text);
     // 1. Complaints.
     for (const MimePart& p : ctx.flat.parts) {
         if (p.content_type == "message/feedback-report" && p.message_level == 0) {
@@ -1226,7 +1252,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
                 Draft d;
                 d.record.kind = "nonstandard";
                 d.record.recipient = to;
-                d.record.diagnostic = Squeeze(ErrorSection(body_text));
+                d.record.diagnostic = Squeeze(ctx.Section(body_text));
                 FillFromDiagnostic(d.record);
                 drafts.push_back(std::move(d));
                 break;
@@ -1249,7 +1275,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     }
     {
         // A transcript naming exactly one SMTP command applies to every recipient without one.
-        std::string lower = Lower(ErrorSection(body_text));
+        std::string lower = Lower(ctx.Section(body_text));
         std::string command = FindCommand(lower);
         if (!command.empty()) ctx.text_command = command;
     }

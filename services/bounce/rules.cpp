@@ -80,18 +80,20 @@ std::uint32_t GramHash(unsigned char a, unsigned char b, unsigned char c) {
     std::uint32_t h = (static_cast<std::uint32_t>(a) * 0x9E3779B1u) ^ (static_cast<std::uint32_t>(b) * 0x85EBCA77u) ^
                       (static_cast<std::uint32_t>(c) * 0xC2B2AE3Du);
     h ^= h >> 15;
-    std::uint32_t v = h & ((1u << 14) - 1);
+    std::uint32_t v = h & ((1u << 15) - 1);
     return v == 0 ? 1 : v;  // 0 means "no filter"
 }
 
-std::uint32_t RuleGram(const std::vector<std::string>& pieces) {
+// Hashes of the first and last 3 bytes of the longest piece (0 when it is shorter than 3).
+std::pair<std::uint32_t, std::uint32_t> RuleGrams(const std::vector<std::string>& pieces) {
     const std::string* longest = nullptr;
     for (const std::string& p : pieces) {
         if (longest == nullptr || p.size() > longest->size()) longest = &p;
     }
-    if (longest == nullptr || longest->size() < 3) return 0;
+    if (longest == nullptr || longest->size() < 3) return {0, 0};
     const auto* d = reinterpret_cast<const unsigned char*>(longest->data());
-    return GramHash(d[0], d[1], d[2]);
+    std::size_t n = longest->size();
+    return {GramHash(d[0], d[1], d[2]), GramHash(d[n - 3], d[n - 2], d[n - 1])};
 }
 
 }  // namespace
@@ -168,23 +170,23 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Parse(std::string_view text) {
             if (!check_reason(w[2])) return error("unknown reason");
             std::vector<std::string> pieces = Pieces(RestAfterWords(line, 3));
             if (pieces.empty()) return error("empty pattern");
-            std::uint32_t gram = RuleGram(pieces);
-            rules->text_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram});
+            auto [gram, gram2] = RuleGrams(pieces);
+            rules->text_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram, gram2});
             ids.emplace_back(w[1]);
         } else if (w[0] == "format" && w.size() >= 4) {
             if (!check_reason(w[2])) return error("unknown reason");
             std::vector<std::string> pieces = Pieces(RestAfterWords(line, 3));
             if (pieces.empty()) return error("empty pattern");
-            std::uint32_t gram = RuleGram(pieces);
-            rules->format_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram});
+            auto [gram, gram2] = RuleGrams(pieces);
+            rules->format_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram, gram2});
             ids.emplace_back(w[1]);
         } else if (w[0] == "host" && w.size() >= 5) {
             if (!check_reason(w[3])) return error("unknown reason");
             std::string_view pattern = RestAfterWords(line, 4);
             std::vector<std::string> pieces = pattern == "*" ? std::vector<std::string>{} : Pieces(pattern);
-            std::uint32_t gram = RuleGram(pieces);
+            auto [gram, gram2] = RuleGrams(pieces);
             rules->host_rules_.push_back(
-                {std::string(w[1]), std::string(w[3]), AsciiLower(w[2]), std::move(pieces), gram});
+                {std::string(w[1]), std::string(w[3]), AsciiLower(w[2]), std::move(pieces), gram, gram2});
             ids.emplace_back(w[1]);
         } else {
             return error(StrCat("cannot parse \"", line, "\""));
@@ -264,7 +266,7 @@ bool RuleSet::TextMatches(std::string_view reason, const TextIndex& index, std::
     if (list == nullptr) return false;
     for (std::size_t i : *list) {
         const TextRule& r = text_rules_[i];
-        if (index.MayContain(r.gram) && PiecesMatch(index.text, r.pieces)) {
+        if (index.MayMatch(r) && PiecesMatch(index.text, r.pieces)) {
             if (rule_id != nullptr) *rule_id = r.id;
             return true;
         }
@@ -305,13 +307,13 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
                 continue;
             }
             if (r.pieces.empty() && !StatusReason(in.status).empty()) continue;
-            if (r.pieces.empty() || (index.MayContain(r.gram) && PiecesMatch(text, r.pieces)))
+            if (r.pieces.empty() || (index.MayMatch(r) && PiecesMatch(text, r.pieces)))
                 return finish(r.reason, r.id);
         }
     }
     // 2. Messages whose wording states the reason whatever the codes say (Sisimai's Lhost tables).
     for (const TextRule& r : format_rules_) {
-        if (index.MayContain(r.gram) && PiecesMatch(text, r.pieces)) return finish(r.reason, r.id);
+        if (index.MayMatch(r) && PiecesMatch(text, r.pieces)) return finish(r.reason, r.id);
     }
     // 3. A reason the format itself states (e.g. an MTA's own "retry timeout exceeded").
     if (!in.format_reason.empty() && !is_retry(in.format_reason)) return finish(in.format_reason, in.format_rule);

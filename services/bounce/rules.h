@@ -63,14 +63,16 @@ class RuleSet {
         std::string reason;
         std::string host;  // only for host rules: a substring of the remote host
         std::vector<std::string> pieces;
-        std::uint32_t gram = 0;  // hash of a 3-byte substring every matching text contains (0: none)
+        std::uint32_t gram = 0;   // hash of a 3-byte substring every matching text contains (0: none)
+        std::uint32_t gram2 = 0;  // a second one (the end of the same piece)
     };
     // The 3-grams of one lower-cased text, as a bitset, to skip rules that cannot match.
     struct TextIndex {
         std::string_view text;
-        std::bitset<1 << 14> grams;
+        std::bitset<1 << 15> grams;
         explicit TextIndex(std::string_view t);
         bool MayContain(std::uint32_t gram) const { return gram == 0 || grams.test(gram); }
+        bool MayMatch(const TextRule& r) const { return MayContain(r.gram) && MayContain(r.gram2); }
     };
     struct StatusRule {
         std::string id;
