@@ -161,7 +161,7 @@ Next Protocol::OnCommandLine(const LineResult& line, std::string* out) {
         log::Debug("smtp.command")
             .Kv("session", info_->session_id)
             .Kv("state", StateName(state_))
-            .Kv("line", log::Escape(line.line, 80));
+            .Kv("line", line.line.substr(0, 80));
     }
     const CommandSpec* spec = FindSpec(cmd.verb);
     if (spec == nullptr) {
@@ -240,6 +240,7 @@ std::optional<Reply> Protocol::CheckStartTls(std::string_view args) {
 Next Protocol::ProceedEhlo(std::string* out) {
     ResetTransaction();
     info_->helo = std::move(pending_helo_);
+    log::Info("smtp.helo").Kv("session", info_->session_id).Kv("helo", info_->helo).Kv("esmtp", true);
     EnterState(State::kReady);
     std::string text = StrCat(options_.hostname, " greets ", info_->helo);
     StrAppend(&text, "\nPIPELINING\n8BITMIME\nSIZE ", limits_.max_message_bytes, "\nENHANCEDSTATUSCODES\nSMTPUTF8");
@@ -251,6 +252,7 @@ Next Protocol::ProceedEhlo(std::string* out) {
 Next Protocol::ProceedHelo(std::string* out) {
     ResetTransaction();
     info_->helo = std::move(pending_helo_);
+    log::Info("smtp.helo").Kv("session", info_->session_id).Kv("helo", info_->helo).Kv("esmtp", false);
     EnterState(State::kReady);
     AppendReply(out, Reply{250, "", options_.hostname});
     return Next::kReadCommand;
@@ -289,7 +291,7 @@ Next Protocol::ProceedRcpt(std::string* out) {
         }
         log::Info("smtp.rcpt_rejected")
             .Kv("session", info_->session_id)
-            .Kv("rcpt", log::Escape(pending_rcpt_.mailbox, 128))
+            .Kv("rcpt", std::string_view(pending_rcpt_.mailbox).substr(0, 128))
             .Kv("code", reply.code)
             .Kv("enhanced", reply.enhanced);
     }
