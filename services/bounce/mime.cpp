@@ -282,10 +282,21 @@ struct Walker {
     int entity_count = 0;
     absl::Status status;
 
+    // Trace and signature fields no parser reads (and the bulk of a header block).
+    static bool Ignored(const std::string& name) {
+        auto is = [&](std::string_view n) { return EqualsIgnoreCase(name, n); };
+        auto starts = [&](std::string_view p) { return StartsWithIgnoreCase(name, p); };
+        return is("received") || is("dkim-signature") || is("authentication-results") || is("received-spf") ||
+               is("domainkey-signature") || starts("arc-") || is("x-received") || starts("x-ms-exchange-") ||
+               starts("x-microsoft-") || starts("x-forefront-") || is("x-google-dkim-signature") ||
+               is("x-google-smtp-source") || is("x-gm-message-state");
+    }
+
     Headers ConvertHeaders(const mimetic::Header& header) {
         std::vector<HeaderField> fields;
         for (const mimetic::Field& f : header) {
             if (fields.size() >= 512) break;
+            if (Ignored(f.name())) continue;
             fields.push_back({AsciiLower(f.name()), DecodeEncodedWords(Unfold(f.value()))});
         }
         return Headers(std::move(fields));
