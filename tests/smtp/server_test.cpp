@@ -309,6 +309,55 @@ TEST_F(SmtpServerTest, RecipientDecisionsComeFromTheDelegate) {
     EXPECT_TRUE(delegate_.deliveries().empty());
 }
 
+TEST_F(SmtpServerTest, MalformedDelegateRepliesAreMadeSafe) {
+    auto c = Connect();
+    ASSERT_TRUE(ReplyIs(Cmd(*c, "EHLO client.example"), 250));
+    ASSERT_TRUE(ReplyIs(Cmd(*c, "MAIL FROM:<>"), 250));
+    const std::string bogus = Cmd(*c, "RCPT TO:<bogus@feedback.example>");
+    EXPECT_TRUE(ReplyIs(bogus, 451, "4.3.0")) << bogus;
+    EXPECT_EQ(bogus.find("injected"), std::string::npos);
+    const std::string nocode = Cmd(*c, "RCPT TO:<nocode@feedback.example>");
+    EXPECT_TRUE(ReplyIs(nocode, 550, "5.0.0")) << nocode;
+    EXPECT_TRUE(ReplyIs(Cmd(*c, "NOOP"), 250)) << "no stray reply line was injected";
+}
+
+TEST_F(SmtpServerTest, ManyConcurrentSessions) {
+    constexpr int kClients = 40;
+    constexpr int kMessages = 3;  // the fixture allows 3 per connection
+    std::vector<std::thread> clients;
+    std::atomic<int> accepted{0};
+    for (int i = 0; i < kClients; ++i) {
+        clients.emplace_back([this, i, &accepted] {
+            Client c;
+            if (!c.Connect("127.0.0.1", port_) || CodeOf(c.ReadReply()) != 220) return;
+            std::string batch = "EHLO c" + std::to_string(i) + ".example\r\n";
+            for (int m = 0; m < kMessages; ++m) {
+                batch += "MAIL FROM:<>\r\nRCPT TO:<t" + std::to_string(i) + "@feedback.example>\r\nDATA\r\n";
+                batch += "client " + std::to_string(i) + " message " + std::to_string(m) + "\r\n.\r\n";
+            }
+            batch += "QUIT\r\n";
+            if (!c.Send(batch)) return;
+            if (CodeOf(c.ReadReply()) != 250) return;
+            for (int m = 0; m < kMessages; ++m) {
+                if (c.ReadCode() != 250 || c.ReadCode() != 250 || c.ReadCode() != 354) return;
+                if (c.ReadCode() == 250) ++accepted;
+            }
+            c.ReadReply();
+        });
+    }
+    for (auto& t : clients)
+        t.join();
+    EXPECT_EQ(accepted.load(), kClients * kMessages);
+    EXPECT_EQ(delegate_.deliveries().size(), static_cast<std::size_t>(kClients * kMessages));
+    for (const auto& d : delegate_.deliveries()) {
+        // Each message reached the delegate with its own session's envelope.
+        const std::string rcpt = d.envelope.recipients.at(0);
+        const std::string client = rcpt.substr(1, rcpt.find('@') - 1);
+        EXPECT_EQ(d.message.rfind("client " + client + " message ", 0), 0u) << d.message;
+        EXPECT_EQ(d.session.helo, "c" + client + ".example");
+    }
+}
+
 TEST_F(SmtpServerTest, PipelinedTransactionInOneWrite) {
     auto c = Connect();
     ASSERT_TRUE(c->Send(

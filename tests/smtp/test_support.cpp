@@ -33,6 +33,8 @@ Reply TestDelegate::CheckRecipient(const SessionInfo& /*session*/, const std::st
     if (domain != "feedback.example") return Reply{550, "5.7.1", "Relaying denied"};
     if (local.rfind("unknown", 0) == 0) return Reply{550, "5.1.1", "Unknown token"};
     if (local.rfind("tempfail", 0) == 0) return Reply{451, "4.3.0", "Try later"};
+    if (local.rfind("bogus", 0) == 0) return Reply{999, "x", "not a reply\r\n250 injected"};
+    if (local.rfind("nocode", 0) == 0) return Reply{550, "", ""};
     return Reply{250, "2.1.5", "Recipient OK"};
 }
 

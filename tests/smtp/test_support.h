@@ -34,7 +34,8 @@ class TestDelegate : public Delegate {
 
     ~TestDelegate() override;
 
-    // Rules: local part "unknown..." -> 550 5.1.1; "tempfail..." -> 451 4.3.0; domain
+    // Rules: local part "unknown..." -> 550 5.1.1; "tempfail..." -> 451 4.3.0; "bogus..." ->
+    // code 999 with CR LF in the text; "nocode..." -> 550 without enhanced code or text; domain
     // other than feedback.example (or "postmaster") -> 550 5.7.1; else 250 2.1.5.
     Reply CheckRecipient(const SessionInfo& session, const std::string& address) override;
     void Deliver(const SessionInfo& session, Envelope envelope, std::string message,
