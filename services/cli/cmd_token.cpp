@@ -41,6 +41,8 @@ constexpr std::string_view kUsage =
 
 constexpr std::size_t kMaxDomainLength = 253;
 constexpr std::size_t kMaxEchoedAddress = 256;
+// RFC 5321 4.5.3.1.3: a path is at most 256 octets including the angle brackets.
+constexpr std::size_t kMaxAddressLength = 254;
 
 // A DNS name as used after '@': labels of a-z, 0-9, '-' (not at either end), 1-63 octets.
 bool ValidDomain(std::string_view domain) {
@@ -153,6 +155,9 @@ int RunEncode(const Context& context, const Options& opts) {
     if (!codec.ok()) return Failure(std::string(codec.status().message()));
     absl::StatusOr<std::string> local = codec->EncodeLocalPart(keys, mailing, recipient, day);
     if (!local.ok()) return Failure(std::string(local.status().message()));
+    if (local->size() + 1 + domain.size() > kMaxAddressLength) {
+        return Failure(StrCat("the address would be longer than ", kMaxAddressLength, " octets: use a shorter domain"));
+    }
     std::cout << *local << "@" << domain << "\n";
     return kExitOk;
 }

@@ -131,6 +131,18 @@ TEST(TokenCli, LargestValuesRoundTrip) {
     EXPECT_NE(dec.out.find("\"issued\":\"9999-12-31\""), std::string::npos) << dec.out;
 }
 
+TEST(TokenCli, AddressesLongerThan254OctetsAreRefused) {
+    // 4 labels of 60 = 243 octets of domain: a valid name, but no room for a 38-octet local part.
+    const std::string label(60, 'a');
+    const std::string domain = label + "." + label + "." + label + "." + label;
+    Result r = RunCli(kEnv, {"token", "encode", "--mailing", "1", "--recipient", "2", "--domain", domain}, true);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.out.find("longer than 254"), std::string::npos) << r.out;
+    EXPECT_EQ(RunCli(kEnv, {"token", "encode", "--mailing", "1", "--recipient", "2", "--domain", label + ".example"})
+                  .exit_code,
+              0);
+}
+
 TEST(TokenCli, MissingMasterKeyIsAClearFailure) {
     Result r = RunCli({}, {"token", "encode", "--mailing", "1", "--recipient", "2", "--domain", "x.example"}, true);
     EXPECT_EQ(r.exit_code, 1);
