@@ -599,7 +599,7 @@ TEST_F(SmtpServerTest, SessionDeadline) {
 TEST_F(SmtpServerTest, MinimumDataRate) {
     server_.reset();
     ServerOptions o = DefaultOptions();
-    o.limits.command_timeout = milliseconds(400);
+    o.limits.command_timeout = milliseconds(1000);
     o.limits.min_data_rate_bytes_per_second = 2000;
     StartServer(o);
     auto c = Connect();
@@ -607,12 +607,13 @@ TEST_F(SmtpServerTest, MinimumDataRate) {
     ASSERT_TRUE(ReplyIs(Cmd(*c, "MAIL FROM:<>"), 250));
     ASSERT_TRUE(ReplyIs(Cmd(*c, "RCPT TO:<t@feedback.example>"), 250));
     ASSERT_TRUE(ReplyIs(Cmd(*c, "DATA"), 354));
-    // 10 octets every 150 ms: never a command timeout, but ~67 octets/s overall.
+    // 11 octets every 100 ms: never a command timeout, but ~110 octets/s overall, so the
+    // rate deadline (1 s grace + 0.5 ms per octet) comes first.
     std::string reply;
     std::thread trickle([&c] {
-        for (int i = 0; i < 40; ++i) {
+        for (int i = 0; i < 60; ++i) {
             if (!c->Send("123456789\r\n")) return;
-            std::this_thread::sleep_for(milliseconds(150));
+            std::this_thread::sleep_for(milliseconds(100));
         }
     });
     reply = c->ReadReply();
