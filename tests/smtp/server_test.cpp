@@ -802,6 +802,28 @@ TEST_F(SmtpTlsTest, FailedHandshakeClosesTheSession) {
     EXPECT_EQ(server_->counters().tls_failures.load(), 1u);
 }
 
+TEST_F(SmtpTlsTest, TimeoutAndShutdownInsideTls) {
+    server_.reset();
+    ServerOptions o = DefaultOptions();
+    o.tls_certificate = cert_;
+    o.tls_key = key_;
+    o.limits.command_timeout = milliseconds(300);
+    StartServer(o);
+    auto slow = Connect();
+    ASSERT_TRUE(ReplyIs(Cmd(*slow, "STARTTLS"), 220));
+    ASSERT_TRUE(slow->StartTls());
+    ASSERT_TRUE(ReplyIs(Cmd(*slow, "EHLO client.example"), 250));
+    EXPECT_TRUE(ReplyIs(slow->ReadReply(), 421, "4.4.2")) << "timeout cancels a TLS read";
+
+    auto idle = Connect();
+    ASSERT_TRUE(ReplyIs(Cmd(*idle, "STARTTLS"), 220));
+    ASSERT_TRUE(idle->StartTls());
+    ASSERT_TRUE(ReplyIs(Cmd(*idle, "EHLO client.example"), 250));
+    std::thread stopper([this] { server_->Shutdown(milliseconds(2000)); });
+    EXPECT_TRUE(ReplyIs(idle->ReadReply(), 421, "4.3.2"));
+    stopper.join();
+}
+
 // --- Shutdown ---
 
 TEST_F(SmtpServerTest, ShutdownLetsTheTransactionFinishAndClosesIdleSessions) {
@@ -889,6 +911,19 @@ TEST_F(SmtpServerTest, DeliverTimeoutGives451) {
     EXPECT_TRUE(ReplyIs(Cmd(*c, "NOOP"), 250)) << "the session goes on";
     EXPECT_EQ(delegate_.CompletePending(Reply{250, "2.0.0", "late"}), 1u);
     EXPECT_TRUE(ReplyIs(Cmd(*c, "NOOP"), 250)) << "a late answer sends nothing";
+}
+
+TEST(SmtpOptions, SettingsComeFromTheConfigurationFile) {
+    absl::StatusOr<config::Config> c = config::LoadFromString(
+        "[smtp]\nlisten = [\"[::1]:2525\"]\ngreet_pause_ms = 500\ndeliver_timeout_seconds = 30\nmax_recipients = 7\n",
+        "test.toml");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ServerOptions o = OptionsFromConfig(c->smtp);
+    EXPECT_EQ(o.limits.greet_pause, milliseconds(500));
+    EXPECT_EQ(o.limits.deliver_timeout, milliseconds(30'000));
+    EXPECT_EQ(o.limits.max_recipients, 7u);
+    EXPECT_EQ(o.listen, std::vector<std::string>{"[::1]:2525"});
+    EXPECT_FALSE(config::LoadFromString("[smtp]\ngreet_pause_ms = -1\n", "bad.toml").ok());
 }
 
 TEST(SmtpOptions, FromConfig) {
