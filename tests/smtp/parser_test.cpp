@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,47 @@ TEST(LineBuffer, ClearDropsBufferedInput) {
     buf.Clear();
     EXPECT_EQ(buf.Buffered(), 0u);
     EXPECT_EQ(buf.Next(32).status, LineStatus::kNeedMore);
+}
+
+// Reference framing, written the obvious way: split at LF, classify, apply the limit.
+std::vector<Framed> ReferenceFrame(const std::string& input, std::size_t limit) {
+    std::vector<Framed> out;
+    std::size_t pos = 0;
+    for (;;) {
+        const std::size_t lf = input.find('\n', pos);
+        if (lf == std::string::npos) break;
+        std::string line = input.substr(pos, lf - pos);
+        pos = lf + 1;
+        if (line.size() + 1 > limit) {
+            out.push_back({LineStatus::kTooLong, ""});
+        } else if (line.empty() || line.back() != '\r') {
+            out.push_back({LineStatus::kBareLf, line});
+        } else {
+            line.pop_back();
+            out.push_back({line.find('\r') == std::string::npos ? LineStatus::kLine : LineStatus::kBareCr, line});
+        }
+    }
+    return out;
+}
+
+TEST(LineBuffer, AgreesWithAReferenceOnRandomInput) {
+    std::mt19937 rng(12345);
+    const char alphabet[] = {'a', 'b', '.', ' ', '\r', '\n', '\r', '\n'};
+    for (int round = 0; round < 2000; ++round) {
+        std::string input;
+        const std::size_t len = rng() % 200;
+        for (std::size_t i = 0; i < len; ++i)
+            input.push_back(alphabet[rng() % sizeof alphabet]);
+        const std::size_t limit = 2 + rng() % 20;
+        const std::size_t chunk = 1 + rng() % 30;
+        const std::vector<Framed> want = ReferenceFrame(input, limit);
+        const std::vector<Framed> got = Frame(input, limit, chunk, limit + 8);
+        ASSERT_EQ(got.size(), want.size()) << "round " << round;
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            EXPECT_EQ(got[i].status, want[i].status) << "round " << round << " line " << i;
+            EXPECT_EQ(got[i].line, want[i].line) << "round " << round << " line " << i;
+        }
+    }
 }
 
 TEST(Command, VerbsAreCaseInsensitive) {
