@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "services/common/log.h"
 #include "services/smtp/command.h"
 #include "services/smtp/line_reader.h"
 #include "services/smtp/protocol.h"
@@ -25,6 +26,12 @@ class FuzzDelegate : public Delegate {
 };
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+    // Per-event log lines would dominate the run time.
+    rebound::log::SetMinLevel(rebound::log::Level::kError);
+    return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
