@@ -307,8 +307,7 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
                 continue;
             }
             if (r.pieces.empty() && !StatusReason(in.status).empty()) continue;
-            if (r.pieces.empty() || (index.MayMatch(r) && PiecesMatch(text, r.pieces)))
-                return finish(r.reason, r.id);
+            if (r.pieces.empty() || (index.MayMatch(r) && PiecesMatch(text, r.pieces))) return finish(r.reason, r.id);
         }
     }
     // 2. Messages whose wording states the reason whatever the codes say (Sisimai's Lhost tables).

@@ -98,30 +98,25 @@ int RunParse(const Context&, const std::vector<std::string>& args) {
             } else {
                 // Readable form: one field per line.
                 std::string pretty;
-                int depth = 0;
                 bool in_string = false;
                 for (std::size_t i = 0; i < l.size(); ++i) {
                     char c = l[i];
+                    if (!in_string && c == '}') pretty.push_back('\n');
                     pretty.push_back(c);
                     if (in_string) {
-                        if (c == '\\' && i + 1 < l.size())
+                        if (c == '\\' && i + 1 < l.size()) {
                             pretty.push_back(l[++i]);
-                        else if (c == '"')
+                        } else if (c == '"') {
                             in_string = false;
+                        }
                         continue;
                     }
-                    if (c == '"') in_string = true;
-                    if (c == '{') {
-                        ++depth;
-                        pretty.append("\n  ");
-                    } else if (c == ',') {
+                    if (c == '"') {
+                        in_string = true;
+                    } else if (c == '{' || c == ',') {
                         pretty.append("\n  ");
                     } else if (c == ':') {
                         pretty.push_back(' ');
-                    }
-                    if (i + 1 < l.size() && l[i + 1] == '}') {
-                        --depth;
-                        pretty.push_back('\n');
                     }
                 }
                 std::cout << pretty << "\n\n";
