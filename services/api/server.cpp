@@ -7,6 +7,7 @@
 
 #include "services/api/account_service.h"
 #include "services/api/auth.h"
+#include "services/api/bounce_service.h"
 #include "services/api/envelope_service.h"
 #include "services/api/status.h"
 #include "services/api/system_service.h"
@@ -54,6 +55,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcCo
     api->services_.push_back(std::make_unique<SystemServiceImpl>(deps.pool, deps.known_schema_version));
     api->services_.push_back(std::make_unique<AccountServiceImpl>(deps.pool, api->auth_.get()));
     api->services_.push_back(std::make_unique<EnvelopeServiceImpl>(deps.pool, api->auth_.get(), deps.codec));
+    auto bounce = std::make_unique<BounceServiceImpl>(deps.pool, api->auth_.get());
+    api->bounce_ = bounce.get();
+    api->services_.push_back(std::move(bounce));
     for (auto& service : api->services_) builder.RegisterService(service.get());
     api->server_ = builder.BuildAndStart();
     if (api->server_ == nullptr || bound_port == 0) {
@@ -66,6 +70,8 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcCo
 
 void ApiServer::Shutdown(std::chrono::milliseconds deadline) {
     if (server_ == nullptr) return;
+    // Streams that would otherwise run until the deadline end now.
+    if (bounce_ != nullptr) bounce_->StopWatching();
     server_->Shutdown(std::chrono::system_clock::now() + deadline);
     server_->Wait();
     server_.reset();

@@ -34,6 +34,7 @@ public:
 private:
     ApiServer() = default;
     std::unique_ptr<class Authenticator> auth_;
+    class BounceServiceImpl* bounce_ = nullptr;
     std::vector<std::unique_ptr<grpc::Service>> services_;
     std::unique_ptr<grpc::Server> server_;
     std::string address_;

@@ -36,11 +36,15 @@ class ApiFromPython(unittest.TestCase):
         os.makedirs(gen)
         from grpc_tools import protoc
         import grpc_tools
-        well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
+        includes = ["-I" + ARGS.proto_dir]
+        # google/protobuf/*.proto: from grpc_tools where it ships them, else Debian's libprotobuf-dev.
+        for d in (os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"), "/usr/include"):
+            if os.path.exists(os.path.join(d, "google/protobuf/timestamp.proto")):
+                includes.append("-I" + d)
+                break
         protos = [os.path.join("rebound/v1", f) for f in sorted(os.listdir(os.path.join(ARGS.proto_dir, "rebound/v1")))
                   if f.endswith(".proto")]
-        rc = protoc.main(["protoc", "-I" + ARGS.proto_dir, "-I" + well_known, "-I/usr/include",
-                          "--python_out=" + gen, "--grpc_python_out=" + gen] + protos)
+        rc = protoc.main(["protoc"] + includes + ["--python_out=" + gen, "--grpc_python_out=" + gen] + protos)
         assert rc == 0, "protoc failed"
         sys.path.insert(0, gen)
 

@@ -1,0 +1,5 @@
+SELECT id, received_us, mailing_id, recipient_id, envelope_address, token_stale, recipient, recipient_domain, kind,
+       status, reply_code, reason, hard_bounce, bounce_class, disposition, feedback_type, diagnostic, remote_mta,
+       reporting_mta, original_message_id, rule_id, rules_version, raw_message_id, txid
+FROM event_rows
+WHERE account_id = $1 AND id = $2

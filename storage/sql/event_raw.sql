@@ -1,0 +1,1 @@
+SELECT content FROM raw_messages WHERE id = $1
