@@ -296,6 +296,10 @@ Next Protocol::ProceedRcpt(std::string* out) {
             .Kv("enhanced", reply.enhanced);
     }
     AppendReply(out, reply);
+    if (reply.code == 421) {
+        EnterState(State::kClosed);
+        return Next::kClose;
+    }
     return Next::kReadCommand;
 }
 
@@ -396,7 +400,7 @@ Protocol::Delivery Protocol::TakeDelivery() {
     return d;
 }
 
-void Protocol::OnDelivered(const Reply& delegate_reply, std::size_t message_bytes, std::string* out) {
+Next Protocol::OnDelivered(const Reply& delegate_reply, std::size_t message_bytes, std::string* out) {
     const Reply reply = SanitizeDelegateReply(delegate_reply, "2.0.0");
     if (reply.Positive()) {
         Bump(counters_->messages_accepted);
@@ -407,6 +411,12 @@ void Protocol::OnDelivered(const Reply& delegate_reply, std::size_t message_byte
         Bump(counters_->messages_rejected);
     }
     AppendReply(out, reply);
+    // RFC 5321 4.2.2: 421 means the service is closing the transmission channel.
+    if (reply.code == 421) {
+        EnterState(State::kClosed);
+        return Next::kClose;
+    }
+    return Next::kReadCommand;
 }
 
 void Protocol::OnTlsStarted() {

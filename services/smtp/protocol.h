@@ -69,8 +69,9 @@ class Protocol {
     };
     // After kDeliver: the envelope and the message (moved out).
     Delivery TakeDelivery();
-    // The delegate's answer to the delivery. Appends the reply.
-    void OnDelivered(const Reply& reply, std::size_t message_bytes, std::string* out);
+    // The delegate's answer to the delivery. Appends the reply; kClose if it is a 421
+    // (the channel is closing), else kReadCommand.
+    Next OnDelivered(const Reply& reply, std::size_t message_bytes, std::string* out);
 
     // STARTTLS handshake completed: back to kInit, everything before is forgotten.
     void OnTlsStarted();

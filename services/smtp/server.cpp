@@ -311,9 +311,8 @@ class Session : public std::enable_shared_from_this<Session> {
                     break;
                 }
                 case Next::kDeliver: {
-                    std::optional<std::string> end = co_await Deliver();
+                    std::optional<std::string> end = co_await Deliver(&next);
                     if (end) co_return *end;
-                    next = Next::kReadCommand;
                     break;
                 }
                 case Next::kStartTls: {
@@ -412,7 +411,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // Hands the message to the delegate and waits for its answer. Returns a reason when the
     // session must end.
-    awaitable<std::optional<std::string>> Deliver() {
+    awaitable<std::optional<std::string>> Deliver(Next* next) {
+        *next = Next::kReadCommand;
         Protocol::Delivery delivery = protocol_.TakeDelivery();
         const std::size_t bytes = delivery.message.size();
         const std::size_t rcpts = delivery.envelope.recipients.size();
@@ -461,7 +461,7 @@ class Session : public std::enable_shared_from_this<Session> {
                 .Kv("session", info_.session_id)
                 .Kv("reason", timed_out ? "deliver_timeout" : "shutdown");
             if (timed_out) {
-                protocol_.OnDelivered(MakeReply(ReplyId::kLocalError), bytes, &out_);
+                *next = protocol_.OnDelivered(MakeReply(ReplyId::kLocalError), bytes, &out_);
                 co_return std::nullopt;
             }
             interrupt_ = Interrupt::kNone;
@@ -477,7 +477,7 @@ class Session : public std::enable_shared_from_this<Session> {
             .Kv("bytes", bytes)
             .Kv("rcpts", rcpts)
             .Kv("ms", ms);
-        protocol_.OnDelivered(state->reply, bytes, &out_);
+        *next = protocol_.OnDelivered(state->reply, bytes, &out_);
         co_return std::nullopt;
     }
 

@@ -66,8 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         next = next == Next::kReadData ? protocol.OnDataLine(line, &out) : protocol.OnCommandLine(line, &out);
         if (next == Next::kDeliver) {
             Protocol::Delivery d = protocol.TakeDelivery();
-            protocol.OnDelivered(Reply{250, "2.0.0", "ok"}, d.message.size(), &out);
-            next = Next::kReadCommand;
+            next = protocol.OnDelivered(Reply{d.message.size() % 7 == 0 ? 421 : 250, "2.0.0", "ok"}, d.message.size(),
+                                        &out);
         } else if (next == Next::kStartTls) {
             buffer.Clear();
             protocol.OnTlsStarted();

@@ -514,6 +514,21 @@ TEST_F(SmtpServerTest, DelegateTemporaryFailureIs451) {
     EXPECT_EQ(server_->counters().messages_accepted.load(), 0u);
 }
 
+TEST_F(SmtpServerTest, Delegate421ClosesTheConnection) {
+    auto c = Connect();
+    ASSERT_TRUE(ReplyIs(Cmd(*c, "EHLO client.example"), 250));
+    ASSERT_TRUE(ReplyIs(Cmd(*c, "MAIL FROM:<>"), 250));
+    EXPECT_TRUE(ReplyIs(Cmd(*c, "RCPT TO:<closing@feedback.example>"), 421, "4.3.2"));
+    EXPECT_TRUE(c->ReadEof());
+
+    delegate_.set_mode(Mode::kClosing);
+    auto d = Connect();
+    ASSERT_TRUE(ReplyIs(Cmd(*d, "EHLO client.example"), 250));
+    EXPECT_TRUE(ReplyIs(SendMessage(*d, "x\r\n"), 421, "4.3.2"));
+    EXPECT_TRUE(d->ReadEof());
+    EXPECT_EQ(server_->counters().messages_deferred.load(), 1u);
+}
+
 TEST_F(SmtpServerTest, DeliverCompletingOnAnotherThreadAfterDelay) {
     delegate_.set_mode(Mode::kLaterThread, milliseconds(300));
     auto c = Connect();

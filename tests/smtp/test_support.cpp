@@ -35,6 +35,7 @@ Reply TestDelegate::CheckRecipient(const SessionInfo& /*session*/, const std::st
     if (local.rfind("tempfail", 0) == 0) return Reply{451, "4.3.0", "Try later"};
     if (local.rfind("bogus", 0) == 0) return Reply{999, "x", "not a reply\r\n250 injected"};
     if (local.rfind("nocode", 0) == 0) return Reply{550, "", ""};
+    if (local.rfind("closing", 0) == 0) return Reply{421, "4.3.2", "Shutting down"};
     return Reply{250, "2.1.5", "Recipient OK"};
 }
 
@@ -68,6 +69,9 @@ void TestDelegate::Deliver(const SessionInfo& session, Envelope envelope, std::s
             break;
         case DeliverMode::kReject:
             done(Reply{554, "5.6.0", "Rejected by storage"});
+            break;
+        case DeliverMode::kClosing:
+            done(Reply{421, "4.3.2", "Shutting down"});
             break;
         case DeliverMode::kLaterThread:
         case DeliverMode::kNever:

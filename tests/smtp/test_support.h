@@ -23,6 +23,7 @@ class TestDelegate : public Delegate {
         kAccept,       // done(250) at once, on the calling thread
         kTempFail,     // done(451 4.3.0) at once
         kReject,       // done(554 5.6.0) at once
+        kClosing,      // done(421 4.3.2) at once
         kLaterThread,  // done(250) from another thread after `delay`
         kNever,        // keep `done`; the test calls CompletePending()
     };
@@ -35,8 +36,8 @@ class TestDelegate : public Delegate {
     ~TestDelegate() override;
 
     // Rules: local part "unknown..." -> 550 5.1.1; "tempfail..." -> 451 4.3.0; "bogus..." ->
-    // code 999 with CR LF in the text; "nocode..." -> 550 without enhanced code or text; domain
-    // other than feedback.example (or "postmaster") -> 550 5.7.1; else 250 2.1.5.
+    // code 999 with CR LF in the text; "nocode..." -> 550 without enhanced code or text; "closing..." -> 421 4.3.2;
+    // domain other than feedback.example (or "postmaster") -> 550 5.7.1; else 250 2.1.5.
     Reply CheckRecipient(const SessionInfo& session, const std::string& address) override;
     void Deliver(const SessionInfo& session, Envelope envelope, std::string message,
                  std::function<void(Reply)> done) override;
