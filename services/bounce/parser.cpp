@@ -575,7 +575,8 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
                 bool ends = tail.empty() || tail == ">" || tail == ">." || tail == ".";
                 bool names_recipient = Contains(label, "user") || Contains(label, "recipient") ||
                                        Contains(label, "delivered to") || Contains(label, "mailbox") ||
-                                       Contains(label, "failed address") || Contains(label, "invalid address");
+                                       Contains(label, "failed address") || Contains(label, "invalid address") ||
+                                       Contains(label, "delivery failed");
                 if (ends && names_recipient && label.find('@') == std::string::npos) {
                     address = NormalizeAddress(t.substr(span.begin, span.end - span.begin));
                 }
@@ -587,7 +588,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
     }
     if (!mentions.empty()) return mentions;
     // Second pass: addresses inside a sentence ("... delivering your mail to <a@b>.").
-    for (int pass = 0; pass < 2 && mentions.empty(); ++pass) {
+    for (int pass = 0; pass < 3 && mentions.empty(); ++pass) {
         for (std::size_t i = 0; i < lines.size(); ++i) {
             std::string_view line = lines[i];
             std::size_t pos = 0;
@@ -599,13 +600,17 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
                     span.begin > 0 && line[span.begin - 1] == '<' && span.end < line.size() && line[span.end] == '>';
                 if (pass == 0 && !bracketed) continue;
                 std::string before = Lower(StripWhitespace(line.substr(0, span.begin)));
+                // Pass 1: "... delivered to a@b", "recipients: a@b"; pass 2 (last resort): the indented
+                // "  To: a@b" of a message summary inside the bounce text (not a quoted header block).
                 if (pass == 1 && (before == "to:" || before == "cc:")) continue;
-                if (pass == 1 && !(before.ends_with(" to") || before.ends_with(" to:") || before.ends_with("for") ||
-                                   before.ends_with("recipient:") || before.ends_with("recipients:") ||
-                                   before.ends_with("recipient") || before.ends_with("user") ||
-                                   before.ends_with("to:") || before.ends_with("rcpt"))) {
+                if (pass == 1 &&
+                    !(before.ends_with(" to") || before.ends_with(" to:") || before.ends_with("for") ||
+                      before.ends_with("recipient:") || before.ends_with("recipients:") ||
+                      before.ends_with("recipient") || before.ends_with("user") || before.ends_with("to:") ||
+                      before.ends_with("rcpt") || before.ends_with("errors:") || before.ends_with("failed:"))) {
                     continue;
                 }
+                if (pass == 2 && (before != "to:" || line.empty() || (line[0] != ' ' && line[0] != '\t'))) continue;
                 std::string address = NormalizeAddress(line.substr(span.begin, span.end - span.begin));
                 if (IsSenderLike(ctx, address) || address == ctx.bounce_to) continue;
                 std::string lower = Lower(line.substr(0, span.begin));
@@ -1245,8 +1250,12 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         }
         if (drafts.empty()) drafts = ParseNonStandard(ctx, body_text);
         if (drafts.empty()) {
-            // Fall back to the To: of the returned original.
-            for (const AttachedMessage& a : ctx.flat.attached) {
+            // Fall back to the To: of the returned original, attached or quoted.
+            std::vector<AttachedMessage> originals = ctx.flat.attached;
+            if (std::optional<OriginalMessage> quoted = FindOriginal(ctx, body_text); quoted && originals.empty()) {
+                originals.push_back({Headers({{"to", quoted->to}})});
+            }
+            for (const AttachedMessage& a : originals) {
                 std::string to = FirstAddress(a.headers.Get("to"));
                 if (to.empty()) continue;
                 Draft d;
