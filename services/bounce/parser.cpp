@@ -1200,6 +1200,21 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         }
     }
     if (drafts.empty()) drafts = ParseJmrp(ctx);
+    if (drafts.empty() && EqualsIgnoreCase(StripWhitespace(ctx.flat.headers.Get("x-apple-unsubscribe")), "true")) {
+        // Apple Mail's unsubscribe message (sent to a List-Unsubscribe mailto:): an opt-out by
+        // the sender of this message.
+        std::string from = FirstAddress(ctx.flat.headers.Get("from"));
+        if (!from.empty()) {
+            Draft d;
+            d.record.kind = "arf";
+            d.record.feedback_type = "opt-out";
+            d.record.recipient = from;
+            d.record.diagnostic = Squeeze(body_text, 200);
+            d.format_reason = "feedback";
+            d.format_rule = "arf.apple-unsubscribe";
+            drafts.push_back(std::move(d));
+        }
+    }
     // 2. RFC 3464 delivery status notifications.
     if (drafts.empty()) {
         for (const MimePart& p : ctx.flat.parts) {
@@ -1279,6 +1294,12 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             d.record.diagnostic = Squeeze(body_text, 200);
             d.format_reason = "vacation";
             d.format_rule = "autoreply.rfc3834";
+            // An automatic answer saying the mailbox is gone is a suspended address, not a holiday.
+            std::string gone = ctx.rules.MatchText("suspend", Squeeze(body_text, 2000));
+            if (!gone.empty()) {
+                d.format_reason = "suspend";
+                d.format_rule = StrCat("autoreply/", gone);
+            }
             drafts.push_back(std::move(d));
         }
     }

@@ -368,6 +368,28 @@ TEST(BounceParser, MicrosoftJmrp) {
     EXPECT_EQ(report->records[0].recipient, "complainer@hotmail.com");
 }
 
+TEST(BounceParser, AutoReplyForADeadMailboxIsSuspend) {
+    auto report = Parse(
+        "From: <noreply@example.com>\nTo: news@customer.example\nSubject: Automatic reply: Hello\n"
+        "Auto-Submitted: auto-replied\n\nThis email inbox kijitora@example.com is no longer in use.\n");
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->records.size(), 1u);
+    EXPECT_EQ(report->records[0].reason, "suspend");
+    EXPECT_EQ(report->records[0].kind, "autoreply");
+    EXPECT_FALSE(report->records[0].hard_bounce);
+}
+
+TEST(BounceParser, AppleMailUnsubscribeIsOptOut) {
+    auto report = Parse(
+        "From: someone@icloud.com\nTo: unsub-123@feedback.customer.example\nSubject: unsubscribe\n"
+        "X-Apple-Unsubscribe: true\n\nApple Mail sent this email to unsubscribe.\n");
+    ASSERT_TRUE(report.ok());
+    ASSERT_EQ(report->records.size(), 1u);
+    EXPECT_EQ(report->records[0].reason, "feedback");
+    EXPECT_EQ(report->records[0].feedback_type, "opt-out");
+    EXPECT_EQ(report->records[0].recipient, "someone@icloud.com");
+}
+
 TEST(BounceParser, OrdinaryMessageGivesNoRecords) {
     auto report = Parse("From: a@example.org\nTo: b@example.org\nSubject: lunch?\n\nSee you at noon.\n");
     ASSERT_TRUE(report.ok());
