@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <exception>
 #include <memory>
+#include <tuple>
 
 #include "services/common/strings.h"
 
@@ -276,6 +277,45 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
 
 namespace {
 
+// "Text/Plain; charset=\"ISO-8859-1\"" -> {"text", "plain", "iso-8859-1"} (lower-case).
+std::tuple<std::string, std::string, std::string> SplitContentType(std::string_view value) {
+    std::size_t semi = value.find(';');
+    std::string_view main = StripWhitespace(value.substr(0, semi));
+    std::size_t slash = main.find('/');
+    if (slash == std::string_view::npos) return {"", "", ""};
+    std::string type = AsciiLower(StripWhitespace(main.substr(0, slash)));
+    std::string_view sub = StripWhitespace(main.substr(slash + 1));
+    // "text/plain charset=..." (no ';'): the subtype ends at the first blank or quote.
+    std::size_t end = 0;
+    while (end < sub.size() && sub[end] != ' ' && sub[end] != '\t' && sub[end] != '"' && sub[end] != '\'')
+        ++end;
+    std::string subtype = AsciiLower(sub.substr(0, end));
+    std::string charset;
+    std::string lower = AsciiLower(value);
+    std::size_t at = lower.find("charset");
+    while (at != std::string::npos) {
+        std::size_t p = at + 7;
+        if (p < lower.size() && lower[p] == '*') ++p;  // RFC 2231 charset*=utf-8''...
+        while (p < lower.size() && (lower[p] == ' ' || lower[p] == '\t'))
+            ++p;
+        if (p < lower.size() && lower[p] == '=') {
+            ++p;
+            while (p < lower.size() && (lower[p] == ' ' || lower[p] == '\t' || lower[p] == '"'))
+                ++p;
+            std::size_t e = p;
+            while (e < lower.size() && lower[e] != '"' && lower[e] != ';' && lower[e] != ' ' && lower[e] != '\t' &&
+                   lower[e] != '\'') {
+                ++e;
+            }
+            charset = lower.substr(p, e - p);
+            break;
+        }
+        at = lower.find("charset", at + 7);
+    }
+    if (type.empty() || subtype.empty()) return {"", "", charset};
+    return {type, subtype, charset};
+}
+
 struct Walker {
     const MimeLimits& limits;
     FlatMessage& out;
@@ -333,13 +373,10 @@ struct Walker {
         // Only the top-level header is decoded in full; parts need just their MIME fields.
         Headers headers = top ? ConvertHeaders(entity.header()) : MimeFields(entity.header());
         if (top) out.headers = headers;
-        const mimetic::ContentType& ct = entity.header().contentType();
-        std::string type = AsciiLower(ct.type());
-        std::string subtype = AsciiLower(ct.subtype());
-        // "Content-Type: text/plain charset=..." (no ';'): the subtype ends at the first blank.
-        if (std::size_t end = subtype.find_first_of(" \t;\"'"); end != std::string::npos) subtype.resize(end);
+        // The Content-Type value is already unfolded in `headers`; reading type, subtype and charset
+        // here avoids mimetic re-parsing the field for every entity.
+        auto [type, subtype, charset] = SplitContentType(headers.Get("content-type"));
         std::string content_type = type.empty() ? "text/plain" : StrCat(type, "/", subtype);
-        std::string charset = LowerString(ct.param("charset"));
         const mimetic::Body& body = entity.body();
         if (type == "multipart") {
             // Broken multiparts keep their text in the preamble; keep it as a text part.
