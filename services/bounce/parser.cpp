@@ -201,7 +201,8 @@ std::string FindReplyCodeFrom(std::string_view text, std::size_t* next) {
         std::size_t e = i + 3;
         if (e < text.size()) {
             char n = text[e];
-            if (!(n == ' ' || n == '-' || n == '\t' || n == '\n' || n == ')' || n == ']' || n == ';' || n == ','))
+            if (!(n == ' ' || n == '-' || n == '\t' || n == '\n' || n == ')' || n == ']' || n == ';' || n == ',' ||
+                  (n == ':' && (e + 1 >= text.size() || text[e + 1] == ' '))))
                 continue;
             if (n == '-' && e + 1 < text.size() && !IsAlnum(text[e + 1])) continue;
         }
