@@ -15,6 +15,8 @@ namespace {
 constexpr std::size_t kMaxDiagnosticBytes = 1000;
 constexpr std::size_t kMaxSectionBytes = 64 * 1024;
 constexpr std::size_t kMaxAddressBytes = 320;
+// Recipient mentions collected from one bounce text (grouping them is quadratic).
+constexpr std::size_t kMaxMentions = 2048;
 
 bool IsSpace(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -586,6 +588,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
         if (address.empty()) continue;
         if (address == ctx.bounce_from) continue;
         mentions.push_back({std::move(address), i});
+        if (mentions.size() >= kMaxMentions) break;
     }
     if (!mentions.empty()) return mentions;
     // Second pass: addresses inside a sentence ("... delivering your mail to <a@b>.").
