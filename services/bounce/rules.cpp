@@ -173,12 +173,14 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Parse(std::string_view text) {
             auto [gram, gram2] = RuleGrams(pieces);
             rules->text_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram, gram2});
             ids.emplace_back(w[1]);
-        } else if (w[0] == "format" && w.size() >= 4) {
+        } else if ((w[0] == "format" || w[0].starts_with("format@")) && w.size() >= 4) {
             if (!check_reason(w[2])) return error("unknown reason");
             std::vector<std::string> pieces = Pieces(RestAfterWords(line, 3));
             if (pieces.empty()) return error("empty pattern");
             auto [gram, gram2] = RuleGrams(pieces);
-            rules->format_rules_.push_back({std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram, gram2});
+            std::string command = w[0].size() > 7 ? std::string(w[0].substr(7)) : std::string();
+            rules->format_rules_.push_back(
+                {std::string(w[1]), std::string(w[2]), "", std::move(pieces), gram, gram2, std::move(command)});
             ids.emplace_back(w[1]);
         } else if (w[0] == "host" && w.size() >= 5) {
             if (!check_reason(w[3])) return error("unknown reason");
@@ -312,6 +314,7 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     }
     // 2. Messages whose wording states the reason whatever the codes say (Sisimai's Lhost tables).
     for (const TextRule& r : format_rules_) {
+        if (!r.command.empty() && r.command != in.smtp_command) continue;
         if (index.MayMatch(r) && PiecesMatch(text, r.pieces)) return finish(r.reason, r.id);
     }
     // 3. A reason the format itself states (e.g. an MTA's own "retry timeout exceeded").

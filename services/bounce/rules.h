@@ -65,6 +65,7 @@ class RuleSet {
         std::vector<std::string> pieces;
         std::uint32_t gram = 0;   // hash of a 3-byte substring every matching text contains (0: none)
         std::uint32_t gram2 = 0;  // a second one (the end of the same piece)
+        std::string command;      // format rules only: applies only after this SMTP command
     };
     // The 3-grams of one lower-cased text, as a bitset, to skip rules that cannot match.
     struct TextIndex {
