@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn,
                 std::optional<std::int64_t> recipient;
                 if (e.mailing_id) mailing = static_cast<std::int64_t>(*e.mailing_id);
                 if (e.recipient_id) recipient = static_cast<std::int64_t>(*e.recipient_id);
-                tx.exec_prepared("ingest_insert_event", received_at, e.account_id, stored.raw_message_id,
+                pqxx::row ev = tx.exec_prepared1("ingest_insert_event", received_at, e.account_id, stored.raw_message_id,
                                  e.sender_domain_id, mailing, recipient, NullIfEmpty(e.envelope_address), e.token_stale,
                                  e.token_issued_on, NullIfEmpty(e.recipient), NullIfEmpty(e.recipient_domain), e.kind,
                                  NullIfEmpty(e.status), e.reply_code, e.reason, e.hard_bounce, e.bounce_class,
@@ -55,6 +55,7 @@ absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn,
                                  NullIfEmpty(e.original_message_id), NullIfEmpty(e.rule_id),
                                  NullIfEmpty(e.rules_version));
                 ++stored.events;
+                if (!ev[1].is_null()) ++stored.suppressed;
             }
             out.push_back(stored);
         }

@@ -49,6 +49,7 @@ struct StoredMessage {
     std::int64_t raw_message_id = 0;
     bool duplicate = false;  // stored before; nothing written this time
     int events = 0;
+    int suppressed = 0;  // recipients newly suppressed by these events
 };
 
 // Stores the batch in one transaction. Text fields must already be valid UTF-8 without NUL.

@@ -10,6 +10,7 @@
 #include "services/api/bounce_service.h"
 #include "services/api/envelope_service.h"
 #include "services/api/status.h"
+#include "services/api/suppression_service.h"
 #include "services/api/system_service.h"
 #include "services/common/log.h"
 #include "services/common/strings.h"
@@ -55,6 +56,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcCo
     api->services_.push_back(std::make_unique<SystemServiceImpl>(deps.pool, deps.known_schema_version));
     api->services_.push_back(std::make_unique<AccountServiceImpl>(deps.pool, api->auth_.get()));
     api->services_.push_back(std::make_unique<EnvelopeServiceImpl>(deps.pool, api->auth_.get(), deps.codec));
+    api->services_.push_back(std::make_unique<SuppressionServiceImpl>(deps.pool, api->auth_.get()));
     auto bounce = std::make_unique<BounceServiceImpl>(deps.pool, api->auth_.get());
     api->bounce_ = bounce.get();
     api->services_.push_back(std::move(bounce));

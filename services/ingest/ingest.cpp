@@ -316,6 +316,9 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     for (std::size_t i = 0; i < rows.size(); ++i) {
         auto single = rows.size() == 1 ? result : store({rows[i]});
         if (!single.ok() && single.status().code() != absl::StatusCode::kUnavailable) {
+            log::Error("ingest.events_refused")
+                .Kv("session", jobs[i].session.session_id)
+                .Kv("error", std::string(single.status().message()));
             storage::MessageRow raw_only = rows[i];
             raw_only.events.clear();
             raw_only.parse_state = "unparsed";
