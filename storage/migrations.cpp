@@ -185,4 +185,20 @@ absl::StatusOr<int> EnsurePartitions(pqxx::connection& conn, int months_ahead) {
     return created;
 }
 
+absl::StatusOr<RetentionReport> ApplyRetention(pqxx::connection& conn, int raw_days, int event_days) {
+    RetentionReport report;
+    absl::Status s = Guard("retention_drop", [&] {
+        pqxx::work tx(conn, "retention");
+        for (const auto& [table, days] : {std::pair<const char*, int>{"raw_messages", raw_days}, {"bounce_events", event_days}}) {
+            for (const auto& r : tx.exec_prepared("retention_drop", table, days)) {
+                report.dropped.push_back(r[0].as<std::string>());
+            }
+        }
+        report.digests_deleted = tx.exec_prepared("retention_digests", raw_days).affected_rows();
+        tx.commit();
+    });
+    if (!s.ok()) return s;
+    return report;
+}
+
 }  // namespace rebound::storage

@@ -48,4 +48,13 @@ absl::StatusOr<std::int64_t> SchemaVersion(pqxx::connection& conn);
 // `months_ahead` months from now. Returns how many were created.
 absl::StatusOr<int> EnsurePartitions(pqxx::connection& conn, int months_ahead = 3);
 
+struct RetentionReport {
+    std::vector<std::string> dropped;  // partition tables dropped
+    std::int64_t digests_deleted = 0;
+};
+
+// Drops raw-message partitions that ended more than raw_days ago and event partitions that
+// ended more than event_days ago.
+absl::StatusOr<RetentionReport> ApplyRetention(pqxx::connection& conn, int raw_days, int event_days);
+
 }  // namespace rebound::storage

@@ -174,6 +174,8 @@ std::vector<Field> Fields(Config& c) {
         Int("ingest.max_batch", &c.ingest.max_batch, 1, 10000),
         Int("ingest.max_queue", &c.ingest.max_queue, 1, 1'000'000),
         Int("ingest.domain_refresh_seconds", &c.ingest.domain_refresh_seconds, 1, 86400),
+        Int("retention.raw_message_days", &c.retention.raw_message_days, 1, 36500),
+        Int("retention.event_days", &c.retention.event_days, 1, 36500),
     };
 }
 
@@ -243,6 +245,9 @@ absl::Status Validate(const Config& c) {
     }
     if (!c.grpc.admin_key.empty() && c.grpc.admin_key.size() < 16) {
         return absl::InvalidArgumentError("grpc.admin_key: must be at least 16 characters");
+    }
+    if (c.retention.event_days < c.retention.raw_message_days) {
+        return absl::InvalidArgumentError("retention.event_days: must be at least retention.raw_message_days");
     }
     const std::string& key = c.envelope.master_key;
     if (!key.empty()) {

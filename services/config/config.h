@@ -72,6 +72,11 @@ struct IngestConfig {
     std::int64_t domain_refresh_seconds = 30; // how often registered domains are reloaded
 };
 
+struct RetentionConfig {
+    std::int64_t raw_message_days = 90;  // raw messages: whole months older than this are dropped
+    std::int64_t event_days = 400;       // bounce events: likewise, kept longer
+};
+
 struct Config {
     // Folder for runtime state (local PostgreSQL, generated TLS pair). Relative paths are
     // taken from the working directory.
@@ -82,6 +87,7 @@ struct Config {
     GrpcConfig grpc;
     EnvelopeConfig envelope;
     IngestConfig ingest;
+    RetentionConfig retention;
 };
 
 struct Environment {

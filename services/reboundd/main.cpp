@@ -52,10 +52,11 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectWithRetry(const std::st
     }
 }
 
-// Keeps future partitions in place; runs until `stop` is set.
+// Hourly: creates the coming months' partitions and drops those past retention.
 class Maintenance {
 public:
-    explicit Maintenance(std::string url) : url_(std::move(url)), thread_([this] { Run(); }) {}
+    Maintenance(std::string url, config::RetentionConfig retention)
+        : url_(std::move(url)), retention_(retention), thread_([this] { Run(); }) {}
     ~Maintenance() {
         {
             std::lock_guard lock(mu_);
@@ -77,6 +78,13 @@ private:
                 } else if (*created > 0) {
                     log::Info("maintenance.partitions").Kv("created", *created);
                 }
+                auto dropped = storage::ApplyRetention(**conn, static_cast<int>(retention_.raw_message_days),
+                                                       static_cast<int>(retention_.event_days));
+                if (!dropped.ok()) {
+                    log::Error("maintenance.retention").Kv("error", std::string(dropped.status().message()));
+                } else {
+                    for (const auto& table : dropped->dropped) log::Info("maintenance.dropped").Kv("partition", table);
+                }
             } else {
                 log::Warn("maintenance.connect").Kv("error", std::string(conn.status().message()));
             }
@@ -86,6 +94,7 @@ private:
     }
 
     std::string url_;
+    config::RetentionConfig retention_;
     std::mutex mu_;
     std::condition_variable cv_;
     bool stop_ = false;
@@ -216,7 +225,7 @@ int Main(int argc, char** argv) {
     }
 
     storage::Pool pool(db_url, static_cast<int>(cfg->database.pool_size));
-    Maintenance maintenance(db_url);
+    Maintenance maintenance(db_url, cfg->retention);
 
     auto api = api::ApiServer::Start(cfg->grpc, {&pool, &*codec, known_version});
     if (!api.ok()) {
