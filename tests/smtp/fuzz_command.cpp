@@ -1,5 +1,6 @@
 // libFuzzer target: arbitrary client input through the line framer and the session state
 // machine (command table, MAIL/RCPT parsing, DATA handling), plus the argument parsers.
+//   build-fuzz/tests/smtp/smtp_fuzz -max_total_time=600 CORPUS_DIR tests/smtp/fuzz_seeds
 
 #include <cstddef>
 #include <cstdint>
