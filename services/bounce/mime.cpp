@@ -387,6 +387,14 @@ struct Walker {
             for (const mimetic::MimeEntity* child : body.parts()) {
                 Walk(*child, depth + 1, message_level, false);
             }
+            // A multipart whose boundary parameter was lost (e.g. an unfolded continuation line)
+            // has no parts: its raw body is the text.
+            if (body.parts().empty() && message_level == 0) {
+                std::string raw = StrCat(std::string_view(body), "\n", std::string_view(body.epilogue()));
+                if (!StripWhitespace(raw).empty()) {
+                    out.parts.push_back({"text/x-preamble", charset, ToUtf8(raw, charset), depth, message_level, {}});
+                }
+            }
             return;
         }
         if (content_type == "message/rfc822" || content_type == "message/global") {

@@ -366,6 +366,7 @@ constexpr std::string_view kOriginalMarkers[] = {
     "--- returned message",
     "original message follows",
     "----- unsent message below",
+    "----- unsent message follows",
     "----- message header follows",
     "------ original message",
     "--- the header of the original message",
@@ -683,7 +684,8 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
         }
     }
     // One recipient and its error text above it (e.g. "550 5.1.1 ..." then "<a@b>").
-    if (found.size() == 1 && FindReplyCode(found[0].second).empty() && FindStatus(found[0].second).empty()) {
+    auto failure = [](const std::string& code) { return !code.empty() && code[0] != '2'; };
+    if (found.size() == 1 && !failure(FindReplyCode(found[0].second)) && !failure(FindStatus(found[0].second))) {
         found[0].second = std::string(section.substr(0, 4 * kMaxDiagnosticBytes));
     }
     for (auto& [address, diag] : found) {
@@ -815,9 +817,8 @@ bool LooksLikeBounce(const Context& ctx) {
     if (h.Has("x-failed-recipients")) return true;
     std::string from = Lower(h.Get("from"));
     constexpr std::string_view kFromMarks[] = {
-        "mailer-daemon", "postmaster",         "mail delivery", "mailerdaemon", "mail administrator",
-        "mail system",   "delivery subsystem", "mailer daemon", "mdaemon",      "mail router",
-        "no-reply"};
+        "mailer-daemon",      "postmaster",    "mail delivery", "mailerdaemon", "mail administrator", "mail system",
+        "delivery subsystem", "mailer daemon", "mdaemon",       "mail router",  "no-reply",           "post_master"};
     for (std::string_view m : kFromMarks) {
         if (Contains(from, m)) return true;
     }
