@@ -13,7 +13,8 @@ AccountRow ToAccount(const pqxx::row& r) {
     a.id = r[0].as<std::int64_t>();
     a.name = r[1].as<std::string>();
     a.envelope_key_id = r[2].as<std::uint32_t>();
-    for (std::string_view id : Split(r[3].as<std::string>(), ',', /*skip_empty=*/true)) {
+    const std::string retired = r[3].as<std::string>();  // named: views into it outlive the loop header
+    for (std::string_view id : Split(retired, ',', /*skip_empty=*/true)) {
         std::uint32_t v = 0;
         if (ParseInt(id, &v)) a.retired_key_ids.push_back(v);
     }

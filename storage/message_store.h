@@ -55,6 +55,31 @@ struct StoredMessage {
 // Stores the batch in one transaction. Text fields must already be valid UTF-8 without NUL.
 absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn, const std::vector<MessageRow>& batch);
 
+// A stored raw message, read back for reprocessing.
+struct RawMessage {
+    std::int64_t id = 0;
+    std::int64_t received_us = 0;
+    std::string mail_from;
+    std::vector<std::string> rcpt_to;
+    std::string client_address, helo, content;
+};
+
+// Raw messages received in [since_us, until_us) after (after_us, after_id), oldest first.
+absl::StatusOr<std::vector<RawMessage>> RawMessagesForReprocess(pqxx::connection& conn, std::int64_t since_us,
+                                                               std::int64_t until_us, std::int64_t after_us,
+                                                               std::int64_t after_id, int limit);
+
+struct Replaced {
+    int deleted = 0;
+    int inserted = 0;
+    int suppressed = 0;
+};
+
+// Replaces the events of one raw message and its parse outcome (from `row`, whose content
+// and digest are ignored), in one transaction; the suppression policy applies to the new
+// events as at ingest.
+absl::StatusOr<Replaced> ReplaceEvents(pqxx::connection& conn, const RawMessage& raw, const MessageRow& row);
+
 struct DomainRow {
     std::int64_t sender_domain_id = 0;
     std::string feedback_domain;

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "services/api/account_service.h"
+#include "services/api/admin_service.h"
 #include "services/api/auth.h"
 #include "services/api/bounce_service.h"
 #include "services/api/envelope_service.h"
@@ -57,6 +58,10 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcCo
     api->services_.push_back(std::make_unique<AccountServiceImpl>(deps.pool, api->auth_.get()));
     api->services_.push_back(std::make_unique<EnvelopeServiceImpl>(deps.pool, api->auth_.get(), deps.codec));
     api->services_.push_back(std::make_unique<SuppressionServiceImpl>(deps.pool, api->auth_.get()));
+    if (deps.domains != nullptr) {
+        api->services_.push_back(
+            std::make_unique<AdminServiceImpl>(deps.pool, api->auth_.get(), deps.codec, deps.domains));
+    }
     auto bounce = std::make_unique<BounceServiceImpl>(deps.pool, api->auth_.get());
     api->bounce_ = bounce.get();
     api->services_.push_back(std::move(bounce));

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "services/config/config.h"
 #include "services/envelope/codec.h"
+#include "services/ingest/domain_directory.h"
 #include "storage/pool.h"
 
 namespace rebound::api {
@@ -21,6 +22,8 @@ public:
         storage::Pool* pool = nullptr;            // must outlive the server
         const envelope::Codec* codec = nullptr;   // must outlive the server
         std::int64_t known_schema_version = 0;
+        // For reprocessing; may be null (AdminService.Reprocess then answers UNAVAILABLE).
+        ingest::DomainDirectory* domains = nullptr;
     };
     // Binds config.listen (port 0 picks a free one) and starts serving.
     static absl::StatusOr<std::unique_ptr<ApiServer>> Start(const config::GrpcConfig& config, Dependencies deps);

@@ -227,18 +227,18 @@ int Main(int argc, char** argv) {
     storage::Pool pool(db_url, static_cast<int>(cfg->database.pool_size));
     Maintenance maintenance(db_url, cfg->retention);
 
-    auto api = api::ApiServer::Start(cfg->grpc, {&pool, &*codec, known_version});
+    ingest::DomainDirectory domains(db_url, std::chrono::seconds(cfg->ingest.domain_refresh_seconds));
+    if (absl::Status s = domains.Refresh(); !s.ok()) {
+        log::Warn("domains.load_failed").Kv("error", std::string(s.message()));
+    }
+    domains.StartRefresher();
+    auto api = api::ApiServer::Start(cfg->grpc, {&pool, &*codec, known_version, &domains});
     if (!api.ok()) {
         log::Error("startup.failed").Kv("error", std::string(api.status().message()));
         return 1;
     }
     log::Info("grpc.listening").Kv("address", (*api)->address());
 
-    ingest::DomainDirectory domains(db_url, std::chrono::seconds(cfg->ingest.domain_refresh_seconds));
-    if (absl::Status s = domains.Refresh(); !s.ok()) {
-        log::Warn("domains.load_failed").Kv("error", std::string(s.message()));
-    }
-    domains.StartRefresher();
     ingest::Ingest ingest(cfg->ingest, db_url, &domains, &*codec);
     ingest.Start();
     smtp::Server smtp_server(smtp_options, &ingest);

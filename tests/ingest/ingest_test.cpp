@@ -3,6 +3,8 @@
 // stored gets 451 and leaves nothing behind.
 
 #include "services/ingest/ingest.h"
+#include "services/ingest/reprocess.h"
+#include "storage/database.h"
 
 #include <gtest/gtest.h>
 
@@ -279,6 +281,41 @@ TEST_F(IngestTest, UnreachableDatabaseGives451AndStoresNothing) {
     EXPECT_EQ(r.code, 451) << r.text;
     EXPECT_EQ(r.text.substr(0, 5), "4.3.0") << r.text;
     EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), 0);
+}
+
+TEST_F(IngestTest, ReprocessReplacesEventsFromTheRawMessages) {
+    ASSERT_EQ(SendOne({Address(61, 1)}, Dsn("p1@example.com", "5.1.1", "x@example.org", "r1")).code, 250);
+    ASSERT_EQ(SendOne({Address(61, 2)}, Dsn("p2@example.com", "5.1.1", "x@example.org", "r2")).code, 250);
+    ASSERT_EQ(SendOne({Address(61, 3)}, Dsn("p3@example.com", "5.1.1", "x@example.org", "r3")).code, 250);
+    {
+        // As if an older rules version had classified them differently.
+        auto conn = db().Connect();
+        pqxx::work tx(*conn);
+        tx.exec("UPDATE bounce_events SET reason = 'undefined', rule_id = 'old', rules_version = 'old'");
+        tx.exec("DELETE FROM suppressions");
+        tx.commit();
+    }
+    auto conn = storage::Connect(db().url());
+    ASSERT_TRUE(conn.ok());
+    auto snapshot = domains_->Snapshot();
+    const std::int64_t since = 0;
+    const std::int64_t until = std::int64_t{4102444800} * 1000000;
+    // Two messages per call: two calls cover the three.
+    auto first = Reprocess(**conn, *snapshot, *codec_, since, until, since - 1, 0, 2);
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(first->counts.messages, 2u);
+    ASSERT_TRUE(first->next.has_value());
+    auto second = Reprocess(**conn, *snapshot, *codec_, since, until, first->next->first, first->next->second, 2);
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(second->counts.messages, 1u);
+    EXPECT_FALSE(second->next.has_value());
+    EXPECT_EQ(first->counts.events_before + second->counts.events_before, 3u);
+    EXPECT_EQ(first->counts.events_after + second->counts.events_after, 3u);
+    EXPECT_EQ(first->counts.suppressed + second->counts.suppressed, 3u) << "hard bounces suppress again";
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE reason = 'userunknown' AND mailing_id = 61 AND "
+                    "rules_version <> 'old'"),
+              3);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events"), 3) << "replaced, not added";
 }
 
 }  // namespace
