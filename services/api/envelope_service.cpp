@@ -5,6 +5,7 @@
 
 #include "services/api/status.h"
 #include "services/common/strings.h"
+#include "services/envelope/day.h"
 #include "storage/account_store.h"
 
 namespace rebound::api {
@@ -14,17 +15,6 @@ constexpr std::size_t kMaxIdsPerCall = 10000;
 constexpr int kMaxRangesPerMessage = 100;
 constexpr std::uint64_t kMaxRangeCount = 100'000'000;
 constexpr std::size_t kAddressesPerResponse = 10000;
-
-std::uint32_t Today() { return static_cast<std::uint32_t>(std::time(nullptr) / 86400); }
-
-std::string DayToDate(std::uint32_t day) {
-    const std::time_t t = static_cast<std::time_t>(day) * 86400;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
 
 std::string NormalizeDomain(std::string_view domain) {
     std::string d = AsciiLower(StripWhitespace(domain));
@@ -108,7 +98,7 @@ grpc::Status EnvelopeServiceImpl::GenerateAddresses(grpc::ServerContext* ctx, co
     if (!domain.ok()) return ToGrpc(domain.status(), method);
     auto encoder = codec_->ForAccount(account->keys);
     if (!encoder.ok()) return ToGrpc(absl::FailedPreconditionError(std::string(encoder.status().message())), method);
-    const std::uint32_t today = Today();
+    const std::uint32_t today = envelope::Today();
     const std::string at_domain = "@" + *domain;
     resp->mutable_addresses()->Reserve(req->recipient_ids_size());
     for (std::uint64_t id : req->recipient_ids()) {
@@ -145,7 +135,7 @@ grpc::Status EnvelopeServiceImpl::StreamGenerateAddresses(
             encoder = std::move(*enc);
             mailing = req.mailing_id();
             at_domain = "@" + *domain;
-            today = Today();
+            today = envelope::Today();
         } else {
             if (req.mailing_id() != 0 && req.mailing_id() != mailing) {
                 return ToGrpc(absl::InvalidArgumentError("mailing_id: a stream serves one mailing"), method);
@@ -223,7 +213,7 @@ grpc::Status EnvelopeServiceImpl::DecodeAddress(grpc::ServerContext* ctx, const 
             return grpc::Status::OK;
         }
     }
-    const envelope::Decoded d = codec_->DecodeLocalPart(local, account->keys, Today());
+    const envelope::Decoded d = codec_->DecodeLocalPart(local, account->keys, envelope::Today());
     resp->set_status(ToProto(d.status));
     if (envelope::IsAttributed(d.status)) {
         resp->set_attributed(true);
@@ -231,7 +221,7 @@ grpc::Status EnvelopeServiceImpl::DecodeAddress(grpc::ServerContext* ctx, const 
         resp->set_recipient_id(d.token.recipient_id);
         resp->set_key_id(d.token.key_id);
         resp->set_issued_day(d.token.issued_day);
-        resp->set_issued_date(DayToDate(d.token.issued_day));
+        resp->set_issued_date(envelope::FormatDay(d.token.issued_day));
         resp->set_version(d.token.version);
         resp->set_account_id(static_cast<std::uint64_t>(*account_id));
     }

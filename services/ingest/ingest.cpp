@@ -8,6 +8,7 @@
 #include "services/bounce/parser.h"
 #include "services/common/log.h"
 #include "services/common/strings.h"
+#include "services/envelope/day.h"
 #include "storage/database.h"
 
 namespace rebound::ingest {
@@ -15,17 +16,6 @@ namespace {
 
 // Cap on events written for one message (records x attributed recipients).
 constexpr std::size_t kMaxEventsPerMessage = 1000;
-
-std::uint32_t Today() { return static_cast<std::uint32_t>(std::time(nullptr) / 86400); }
-
-std::string DayToDate(std::uint32_t day) {
-    const std::time_t t = static_cast<std::time_t>(day) * 86400;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
 
 bool IsRoleMailbox(std::string_view local) { return EqualsIgnoreCase(local, "postmaster") || EqualsIgnoreCase(local, "abuse"); }
 
@@ -136,7 +126,7 @@ storage::MessageRow BuildMessageRow(const smtp::SessionInfo& session, const smtp
                 e.mailing_id = t.token->token.mailing_id;
                 e.recipient_id = t.token->token.recipient_id;
                 e.token_stale = t.token->status == envelope::TokenStatus::kStale;
-                e.token_issued_on = DayToDate(t.token->token.issued_day);
+                e.token_issued_on = envelope::FormatDay(t.token->token.issued_day);
             }
             e.recipient = SanitizeUtf8(AsciiLower(rec.recipient), 320);
             const std::size_t at = e.recipient.rfind('@');
@@ -208,7 +198,7 @@ smtp::Reply Ingest::CheckRecipient(const smtp::SessionInfo& /*session*/, const s
         counters_.rcpt_accepted.fetch_add(1, std::memory_order_relaxed);
         return Make(250, "2.1.5", "Recipient ok");
     }
-    const envelope::Decoded decoded = codec_->DecodeLocalPart(local, entry->keys, Today());
+    const envelope::Decoded decoded = codec_->DecodeLocalPart(local, entry->keys, envelope::Today());
     if (!envelope::IsAttributed(decoded.status)) {
         counters_.rcpt_unknown_token.fetch_add(1, std::memory_order_relaxed);
         return Make(550, "5.1.1", "No such envelope address");
@@ -258,7 +248,7 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     std::shared_ptr<const DomainSnapshot> snapshot = domains_->Snapshot();
     const DomainSnapshot empty_snapshot({});
     const DomainSnapshot& domains = snapshot != nullptr ? *snapshot : empty_snapshot;
-    const std::uint32_t today = Today();
+    const std::uint32_t today = envelope::Today();
     std::vector<storage::MessageRow> rows;
     rows.reserve(jobs.size());
     for (Job& job : jobs) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "services/envelope/day.h"
 #include "services/ingest/ingest.h"
 #include "storage/message_store.h"
 
@@ -13,7 +14,7 @@ absl::StatusOr<ReprocessPage> Reprocess(pqxx::connection& conn, const DomainSnap
                                         std::int64_t after_us, std::int64_t after_id, int max_messages) {
     constexpr int kPage = 200;
     ReprocessPage page;
-    const auto today = static_cast<std::uint32_t>(std::time(nullptr) / 86400);
+    const std::uint32_t today = envelope::Today();
     int done = 0;
     while (true) {
         const int want = std::min(kPage, max_messages - done);

@@ -208,15 +208,11 @@ int Main(int argc, char** argv) {
         smtp_options.tls_certificate = dir + "/certificate.pem";
         smtp_options.tls_key = dir + "/key.pem";
         std::filesystem::create_directories(dir, ec);
-        if (!std::filesystem::exists(smtp_options.tls_key) ||
-            !smtp::CheckKeyPair(smtp_options.tls_certificate, smtp_options.tls_key).ok()) {
-            if (absl::Status s = smtp::GenerateSelfSigned(smtp_options.tls_certificate, smtp_options.tls_key,
-                                                          cfg->smtp.hostname);
-                !s.ok()) {
-                log::Error("startup.failed").Kv("error", std::string(s.message()));
-                return 1;
-            }
-            log::Info("tls.generated").Kv("certificate", smtp_options.tls_certificate);
+        if (absl::Status s = smtp::EnsureSelfSigned(smtp_options.tls_certificate, smtp_options.tls_key,
+                                                    cfg->smtp.hostname);
+            !s.ok()) {
+            log::Error("startup.failed").Kv("error", std::string(s.message()));
+            return 1;
         }
     }
     if (absl::Status s = smtp::ValidateOptions(smtp_options); !s.ok()) {
