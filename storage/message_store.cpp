@@ -92,26 +92,44 @@ absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn,
     }
 }
 
+namespace {
+
+DomainRow ToDomain(const pqxx::row& r) {
+    DomainRow d;
+    d.sender_domain_id = r[0].as<std::int64_t>();
+    d.feedback_domain = r[1].as<std::string>();
+    d.account_id = r[2].as<std::int64_t>();
+    d.current_key_id = r[3].as<std::uint32_t>();
+    const std::string retired = r[4].as<std::string>();  // named: views into it outlive the loop header
+    for (std::string_view id : Split(retired, ',', /*skip_empty=*/true)) {
+        std::uint32_t v = 0;
+        if (ParseInt(id, &v)) d.retired_key_ids.push_back(v);
+    }
+    return d;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<DomainRow>> LoadDomains(pqxx::connection& conn) {
     std::vector<DomainRow> rows;
     absl::Status s = Guard("domains_load", [&] {
         pqxx::nontransaction tx(conn);
-        for (const auto& r : tx.exec_prepared("domains_load")) {
-            DomainRow d;
-            d.sender_domain_id = r[0].as<std::int64_t>();
-            d.feedback_domain = r[1].as<std::string>();
-            d.account_id = r[2].as<std::int64_t>();
-            d.current_key_id = r[3].as<std::uint32_t>();
-            const std::string retired = r[4].as<std::string>();
-            for (std::string_view id : Split(retired, ',', /*skip_empty=*/true)) {
-                std::uint32_t v = 0;
-                if (ParseInt(id, &v)) d.retired_key_ids.push_back(v);
-            }
-            rows.push_back(std::move(d));
-        }
+        for (const auto& r : tx.exec_prepared("domains_load")) rows.push_back(ToDomain(r));
     });
     if (!s.ok()) return s;
     return rows;
+}
+
+absl::StatusOr<DomainRow> FindFeedbackDomain(pqxx::connection& conn, const std::string& feedback_domain) {
+    std::optional<DomainRow> row;
+    absl::Status s = Guard("domain_find", [&] {
+        pqxx::nontransaction tx(conn);
+        pqxx::result r = tx.exec_prepared("domain_find", feedback_domain);
+        if (!r.empty()) row = ToDomain(r[0]);
+    });
+    if (!s.ok()) return s;
+    if (!row) return absl::NotFoundError(StrCat(feedback_domain, " is not a registered feedback domain"));
+    return *row;
 }
 
 absl::StatusOr<std::vector<RawMessage>> RawMessagesForReprocess(pqxx::connection& conn, std::int64_t since_us,

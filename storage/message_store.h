@@ -89,5 +89,7 @@ struct DomainRow {
 };
 
 absl::StatusOr<std::vector<DomainRow>> LoadDomains(pqxx::connection& conn);
+// One feedback domain (lower case); NOT_FOUND if it is not registered.
+absl::StatusOr<DomainRow> FindFeedbackDomain(pqxx::connection& conn, const std::string& feedback_domain);
 
 }  // namespace rebound::storage

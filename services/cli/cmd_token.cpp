@@ -12,6 +12,8 @@
 #include "services/envelope/codec.h"
 #include "services/envelope/day.h"
 #include "services/envelope/keys.h"
+#include "storage/database.h"
+#include "storage/message_store.h"
 
 namespace rebound::cli {
 namespace {
@@ -35,9 +37,10 @@ constexpr std::string_view kUsage =
     "\n"
     "keygen prints a new random master key (64 hex digits) for REBOUND_MASTER_KEY.\n"
     "\n"
-    "--account defaults to 1: looking the account up from the feedback domain in the\n"
-    "database is not implemented yet. The master key comes from the configuration\n"
-    "(envelope.master_key, or the environment variable REBOUND_MASTER_KEY, hex).\n";
+    "Without --account, the account and its key state (current and retired keys) are\n"
+    "looked up from the feedback domain in the configured database; with --account the\n"
+    "command works offline from --key-id and --retired. The master key comes from the\n"
+    "configuration (envelope.master_key, or the environment variable REBOUND_MASTER_KEY, hex).\n";
 
 constexpr std::size_t kMaxDomainLength = 253;
 constexpr std::size_t kMaxEchoedAddress = 256;
@@ -131,6 +134,21 @@ absl::StatusOr<envelope::Codec> MakeCodec(const Context& context) {
     return codec;
 }
 
+// The account and key state of a feedback domain, from the configured database.
+absl::StatusOr<envelope::AccountKeys> KeysOfDomain(const Context& context, const std::string& domain) {
+    absl::StatusOr<config::Config> cfg = context.LoadConfig();
+    if (!cfg.ok()) return cfg.status();
+    auto conn = storage::Connect(config::DatabaseUrl(*cfg));
+    if (!conn.ok()) {
+        return absl::UnavailableError(
+            StrCat("cannot look the domain up (", conn.status().message(), "); give --account to work offline"));
+    }
+    auto row = storage::FindFeedbackDomain(**conn, domain);
+    if (!row.ok()) return row.status();
+    return envelope::AccountKeys{static_cast<std::uint64_t>(row->account_id), row->current_key_id,
+                                 row->retired_key_ids};
+}
+
 int RunEncode(const Context& context, const Options& opts) {
     if (!opts.positional.empty()) return UsageError(StrCat("unexpected argument \"", opts.positional[0], "\""));
     if (opts.retired || opts.today) return UsageError("--retired and --today belong to decode");
@@ -141,10 +159,13 @@ int RunEncode(const Context& context, const Options& opts) {
     std::uint64_t recipient = 0;
     if (auto e = ParseNumber<std::uint64_t>(opts.mailing, "--mailing", 0, &mailing)) return *e;
     if (auto e = ParseNumber<std::uint64_t>(opts.recipient, "--recipient", 0, &recipient)) return *e;
-    if (auto e = ParseNumber<std::uint64_t>(opts.account, "--account", 1, &keys.account_id)) return *e;
-    if (auto e = ParseNumber<std::uint32_t>(opts.key_id, "--key-id", 1, &keys.current_key_id)) return *e;
     const std::string domain = AsciiLower(*opts.domain);
     if (!ValidDomain(domain)) return UsageError("--domain must be a domain name such as feedback.example.com");
+    if (auto e = ParseNumber<std::uint64_t>(opts.account, "--account", 1, &keys.account_id)) return *e;
+    if (auto e = ParseNumber<std::uint32_t>(opts.key_id, "--key-id", 1, &keys.current_key_id)) return *e;
+    if (!opts.account && opts.key_id) {
+        return UsageError("--key-id needs --account (otherwise the account's current key is used)");
+    }
     std::uint32_t day = envelope::Today();
     if (opts.day) {
         std::optional<std::uint32_t> parsed = envelope::ParseDay(*opts.day);
@@ -153,6 +174,11 @@ int RunEncode(const Context& context, const Options& opts) {
     }
     absl::StatusOr<envelope::Codec> codec = MakeCodec(context);
     if (!codec.ok()) return Failure(std::string(codec.status().message()));
+    if (!opts.account) {
+        absl::StatusOr<envelope::AccountKeys> found = KeysOfDomain(context, domain);
+        if (!found.ok()) return Failure(std::string(found.status().message()));
+        keys = *found;
+    }
     absl::StatusOr<std::string> local = codec->EncodeLocalPart(keys, mailing, recipient, day);
     if (!local.ok()) return Failure(std::string(local.status().message()));
     if (local->size() + 1 + domain.size() > kMaxAddressLength) {
@@ -170,6 +196,9 @@ int RunDecode(const Context& context, const Options& opts) {
     envelope::AccountKeys keys;
     if (auto e = ParseNumber<std::uint64_t>(opts.account, "--account", 1, &keys.account_id)) return *e;
     if (auto e = ParseNumber<std::uint32_t>(opts.key_id, "--key-id", 1, &keys.current_key_id)) return *e;
+    if (!opts.account && (opts.key_id || opts.retired)) {
+        return UsageError("--key-id and --retired need --account (otherwise they come from the database)");
+    }
     if (opts.retired) {
         for (std::string_view part : Split(*opts.retired, ',', /*skip_empty=*/true)) {
             std::uint32_t id = 0;
@@ -195,8 +224,14 @@ int RunDecode(const Context& context, const Options& opts) {
     if (address.find('@') != std::string_view::npos && !envelope::SplitAddress(address, &local, &domain)) {
         local = address;  // "@x" or "x@": decodes as malformed
     }
+    if (!opts.account && domain.empty()) return UsageError("a bare local part needs --account");
     absl::StatusOr<envelope::Codec> codec = MakeCodec(context);
     if (!codec.ok()) return Failure(std::string(codec.status().message()));
+    if (!opts.account) {
+        absl::StatusOr<envelope::AccountKeys> found = KeysOfDomain(context, AsciiLower(domain));
+        if (!found.ok()) return Failure(std::string(found.status().message()));
+        keys = *found;
+    }
     const envelope::Decoded d = codec->DecodeLocalPart(local, keys, today);
     const bool attributed = envelope::IsAttributed(d.status);
 

@@ -125,5 +125,40 @@ TEST_F(RebounddTest, MigrateCommandIsANoOpOnAMigratedDatabase) {
     EXPECT_NE(bad.output().find("database unreachable"), std::string::npos) << bad.output();
 }
 
+TEST_F(RebounddTest, TokenCommandsFindTheAccountOfTheDomain) {
+    std::int64_t account = 0;
+    {
+        auto conn = db().Connect();
+        pqxx::work tx(*conn);
+        account = tx.exec1("INSERT INTO accounts (name, envelope_key_id, envelope_retired_key_ids) "
+                           "VALUES ('cli', 3, '{1}') RETURNING id")[0]
+                      .as<std::int64_t>();
+        tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'cli.test', "
+                       "'feedback.cli.test')",
+                       account);
+        tx.commit();
+    }
+    ChildProcess enc;
+    ASSERT_TRUE(enc.Start({"/bin/sh", "-c",
+                           std::string(REBOUND_CLI_PATH) +
+                               " token encode --mailing 5 --recipient 6 --domain Feedback.Cli.Test 1>&2"},
+                          Env()));
+    ASSERT_EQ(enc.Wait(30s), 0) << enc.output();
+    auto line = enc.WaitForLine("@feedback.cli.test", 1s);
+    ASSERT_TRUE(line.has_value()) << enc.output();
+    const std::string address = *line;
+
+    ChildProcess dec;
+    ASSERT_TRUE(dec.Start({"/bin/sh", "-c", std::string(REBOUND_CLI_PATH) + " token decode " + address + " 1>&2"}, Env()));
+    ASSERT_EQ(dec.Wait(30s), 0) << dec.output();
+    EXPECT_NE(dec.output().find("\"account\":" + std::to_string(account)), std::string::npos) << dec.output();
+    EXPECT_NE(dec.output().find("\"key_id\":3"), std::string::npos) << "minted with the current key: " << dec.output();
+
+    ChildProcess unknown;
+    ASSERT_TRUE(unknown.Start({REBOUND_CLI_PATH, "token", "decode", "abc@feedback.nowhere.test"}, Env()));
+    ASSERT_EQ(unknown.Wait(30s), 1);
+    EXPECT_NE(unknown.output().find("not a registered feedback domain"), std::string::npos) << unknown.output();
+}
+
 }  // namespace
 }  // namespace rebound
