@@ -6,76 +6,32 @@
 
 #include <ctime>
 
-#include "rebound/v1/account.grpc.pb.h"
 #include "rebound/v1/envelope.grpc.pb.h"
-#include "services/api/server.h"
-#include "tests/support/pg_test.h"
+#include "tests/api/api_fixture.h"
 
 namespace rebound::api {
 namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kAdminKey = "admin-key-for-tests-0123456789";
-const std::string kMasterKey(64, 'c');
+std::uint32_t Today() {
+    return static_cast<std::uint32_t>(std::time(nullptr) / 86400);
+}
 
-std::uint32_t Today() { return static_cast<std::uint32_t>(std::time(nullptr) / 86400); }
-
-class ApiTest : public testing::PgTest {
-protected:
+class ApiTest : public ApiFixture {
+  protected:
     void SetUp() override {
-        PgTest::SetUp();
+        ApiFixture::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
-        pool_ = std::make_unique<storage::Pool>(db().url(), 4);
-        auto codec = envelope::Codec::Create(kMasterKey, "", 60);
-        ASSERT_TRUE(codec.ok());
-        codec_ = std::make_unique<envelope::Codec>(std::move(*codec));
-        config::GrpcConfig cfg;
-        cfg.listen = "127.0.0.1:0";
-        cfg.admin_key = kAdminKey;
-        auto server = ApiServer::Start(cfg, {pool_.get(), codec_.get(), 1});
-        ASSERT_TRUE(server.ok()) << server.status();
-        server_ = std::move(*server);
-        channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
-        accounts_ = v1::AccountService::NewStub(channel_);
         envelope_ = v1::EnvelopeService::NewStub(channel_);
     }
-    void TearDown() override {
-        if (server_) server_->Shutdown(1s);
-    }
 
-    std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
-        auto ctx = std::make_unique<grpc::ClientContext>();
-        if (!key.empty()) ctx->AddMetadata("authorization", "Bearer " + key);
-        ctx->set_deadline(std::chrono::system_clock::now() + 10s);
-        return ctx;
-    }
-
-    // A new account with one feedback domain and an API key; returns {account id, key}.
+    // An account with the feedback domain feedback.<name>.test; returns {account id, key}.
     std::pair<std::uint64_t, std::string> NewAccount(const std::string& name) {
-        v1::CreateAccountRequest req;
-        req.set_name(name);
-        v1::Account account;
-        grpc::Status st = accounts_->CreateAccount(Ctx(kAdminKey).get(), req, &account);
-        EXPECT_TRUE(st.ok()) << st.error_message();
-        auto conn = db().Connect();
-        pqxx::work tx(*conn);
-        tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, $2, $3)",
-                       static_cast<std::int64_t>(account.id()), name + ".test", "feedback." + name + ".test");
-        tx.commit();
-        v1::CreateApiKeyRequest kreq;
-        kreq.set_account_id(account.id());
-        v1::CreateApiKeyResponse key;
-        st = accounts_->CreateApiKey(Ctx(kAdminKey).get(), kreq, &key);
-        EXPECT_TRUE(st.ok()) << st.error_message();
-        return {account.id(), key.api_key()};
+        auto [id, key] = ApiFixture::NewAccount(name, "feedback." + name + ".test");
+        return {static_cast<std::uint64_t>(id), key};
     }
 
-    std::unique_ptr<storage::Pool> pool_;
-    std::unique_ptr<envelope::Codec> codec_;
-    std::unique_ptr<ApiServer> server_;
-    std::shared_ptr<grpc::Channel> channel_;
-    std::unique_ptr<v1::AccountService::Stub> accounts_;
     std::unique_ptr<v1::EnvelopeService::Stub> envelope_;
 };
 
@@ -97,7 +53,8 @@ TEST_F(ApiTest, AdministrationNeedsTheAdministratorKey) {
     v1::CreateAccountRequest req;
     req.set_name("gamma");
     v1::Account account;
-    EXPECT_EQ(accounts_->CreateAccount(Ctx(key).get(), req, &account).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(accounts_->CreateAccount(Ctx(key).get(), req, &account).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
     EXPECT_EQ(accounts_->CreateAccount(Ctx("").get(), req, &account).error_code(), grpc::StatusCode::UNAUTHENTICATED);
     // The administrator has no account of its own to generate addresses for.
     v1::GenerateAddressesRequest greq;
@@ -135,7 +92,8 @@ TEST_F(ApiTest, GeneratedAddressesDecodeToTheirRecipientsInOrder) {
     v1::GenerateAddressesRequest req;
     req.set_mailing_id(4242);
     const std::vector<std::uint64_t> ids = {0, 1, 7, 7, 123456789, UINT64_MAX};
-    for (auto r : ids) req.add_recipient_ids(r);
+    for (auto r : ids)
+        req.add_recipient_ids(r);
     v1::GenerateAddressesResponse resp;
     ASSERT_TRUE(envelope_->GenerateAddresses(Ctx(key).get(), req, &resp).ok());
     ASSERT_EQ(resp.addresses_size(), static_cast<int>(ids.size()));
@@ -154,13 +112,15 @@ TEST_F(ApiTest, GeneratedAddressesDecodeToTheirRecipientsInOrder) {
         EXPECT_EQ(dresp.account_id(), id);
     }
     req.clear_recipient_ids();
-    for (int i = 0; i < 10001; ++i) req.add_recipient_ids(static_cast<std::uint64_t>(i));
+    for (int i = 0; i < 10001; ++i)
+        req.add_recipient_ids(static_cast<std::uint64_t>(i));
     grpc::Status big = envelope_->GenerateAddresses(Ctx(key).get(), req, &resp);
     EXPECT_EQ(big.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(big.error_message().find("recipient_ids"), std::string::npos) << big.error_message();
     req.clear_recipient_ids();
     req.set_domain("feedback.other.test");
-    EXPECT_EQ(envelope_->GenerateAddresses(Ctx(key).get(), req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(envelope_->GenerateAddresses(Ctx(key).get(), req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(ApiTest, AccountsAreIsolated) {
@@ -253,7 +213,8 @@ TEST_F(ApiTest, StreamingCoversRangesAndIdsInOrder) {
         auto& target = resp.batch_id() == 1 ? batch1 : batch2;
         EXPECT_EQ(resp.offset(), target.size());
         EXPECT_LE(resp.addresses_size(), 10000);
-        for (const auto& a : resp.addresses()) target.push_back(a);
+        for (const auto& a : resp.addresses())
+            target.push_back(a);
         complete += resp.batch_complete() ? 1 : 0;
     }
     grpc::Status st = stream->Finish();

@@ -7,69 +7,22 @@
 #include <set>
 #include <thread>
 
-#include "rebound/v1/account.grpc.pb.h"
 #include "rebound/v1/bounce.grpc.pb.h"
-#include "services/api/server.h"
-#include "tests/support/pg_test.h"
+#include "tests/api/api_fixture.h"
 
 namespace rebound::api {
 namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kAdminKey = "admin-key-for-tests-0123456789";
-
-class BounceServiceTest : public testing::PgTest {
-protected:
+class BounceServiceTest : public ApiFixture {
+  protected:
     void SetUp() override {
-        PgTest::SetUp();
+        ApiFixture::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
-        {
-            auto conn = db().Connect();
-            pqxx::work tx(*conn);
-            tx.exec("TRUNCATE bounce_events, raw_messages, message_digests, api_keys, sender_domains, accounts CASCADE");
-            tx.commit();
-        }
-        pool_ = std::make_unique<storage::Pool>(db().url(), 8);
-        auto codec = envelope::Codec::Create(std::string(64, 'd'), "", 60);
-        codec_ = std::make_unique<envelope::Codec>(std::move(*codec));
-        config::GrpcConfig cfg;
-        cfg.listen = "127.0.0.1:0";
-        cfg.admin_key = kAdminKey;
-        auto server = ApiServer::Start(cfg, {pool_.get(), codec_.get(), 2});
-        ASSERT_TRUE(server.ok()) << server.status();
-        server_ = std::move(*server);
-        channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
         stub_ = v1::BounceService::NewStub(channel_);
         std::tie(a_, a_key_) = NewAccount("a");
         std::tie(b_, b_key_) = NewAccount("b");
-    }
-    void TearDown() override {
-        if (server_) server_->Shutdown(2s);
-    }
-
-    std::pair<std::int64_t, std::string> NewAccount(const std::string& name) {
-        auto accounts = v1::AccountService::NewStub(channel_);
-        grpc::ClientContext c1;
-        c1.AddMetadata("authorization", "Bearer " + kAdminKey);
-        v1::CreateAccountRequest req;
-        req.set_name(name);
-        v1::Account account;
-        EXPECT_TRUE(accounts->CreateAccount(&c1, req, &account).ok());
-        grpc::ClientContext c2;
-        c2.AddMetadata("authorization", "Bearer " + kAdminKey);
-        v1::CreateApiKeyRequest kreq;
-        kreq.set_account_id(account.id());
-        v1::CreateApiKeyResponse key;
-        EXPECT_TRUE(accounts->CreateApiKey(&c2, kreq, &key).ok());
-        return {static_cast<std::int64_t>(account.id()), key.api_key()};
-    }
-
-    std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
-        auto ctx = std::make_unique<grpc::ClientContext>();
-        ctx->AddMetadata("authorization", "Bearer " + key);
-        ctx->set_deadline(std::chrono::system_clock::now() + 20s);
-        return ctx;
     }
 
     // Inserts one event in its own transaction (or in `tx`); returns its id.
@@ -78,11 +31,12 @@ protected:
                                const std::string& reason = "userunknown", int bounce_class = 10) {
         const std::string domain = recipient.substr(recipient.find('@') + 1);
         return tx
-            .exec_params1("INSERT INTO bounce_events (account_id, mailing_id, recipient_id, recipient, recipient_domain, "
-                          "kind, status, reason, hard_bounce, bounce_class, disposition) VALUES ($1, $2, $3, $4, $5, "
-                          "'dsn', '5.1.1', $6, $7, $8, $9) RETURNING id",
-                          account, mailing, recipient_id, recipient, domain, reason, disposition == "hard", bounce_class,
-                          disposition)[0]
+            .exec_params1(
+                "INSERT INTO bounce_events (account_id, mailing_id, recipient_id, recipient, recipient_domain, "
+                "kind, status, reason, hard_bounce, bounce_class, disposition) VALUES ($1, $2, $3, $4, $5, "
+                "'dsn', '5.1.1', $6, $7, $8, $9) RETURNING id",
+                account, mailing, recipient_id, recipient, domain, reason, disposition == "hard", bounce_class,
+                disposition)[0]
             .as<std::int64_t>();
     }
     std::int64_t Insert(std::int64_t account, std::int64_t mailing, std::int64_t recipient_id,
@@ -90,15 +44,12 @@ protected:
                         const std::string& reason = "userunknown", int bounce_class = 10) {
         auto conn = db().Connect();
         pqxx::work tx(*conn);
-        const std::int64_t id = Insert(tx, account, mailing, recipient_id, recipient, disposition, reason, bounce_class);
+        const std::int64_t id =
+            Insert(tx, account, mailing, recipient_id, recipient, disposition, reason, bounce_class);
         tx.commit();
         return id;
     }
 
-    std::unique_ptr<storage::Pool> pool_;
-    std::unique_ptr<envelope::Codec> codec_;
-    std::unique_ptr<ApiServer> server_;
-    std::shared_ptr<grpc::Channel> channel_;
     std::unique_ptr<v1::BounceService::Stub> stub_;
     std::int64_t a_ = 0, b_ = 0;
     std::string a_key_, b_key_;
@@ -108,7 +59,8 @@ TEST_F(BounceServiceTest, PagesStayCorrectWhileEventsAreInserted) {
     {
         auto conn = db().Connect();
         pqxx::work tx(*conn);
-        for (int i = 0; i < 250; ++i) Insert(tx, a_, 1, i, "u" + std::to_string(i) + "@gmail.com");
+        for (int i = 0; i < 250; ++i)
+            Insert(tx, a_, 1, i, "u" + std::to_string(i) + "@gmail.com");
         tx.commit();
     }
     Insert(b_, 1, 1, "other@gmail.com");
@@ -179,8 +131,9 @@ TEST_F(BounceServiceTest, GetEventIsScopedToTheAccount) {
     {
         auto conn = db().Connect();
         pqxx::work tx(*conn);
-        raw_id = tx.exec1("INSERT INTO raw_messages (sha256, size_bytes, mail_from, rcpt_to, parse_state, content) "
-                          "VALUES (sha256('x'), 5, '', '{a@b}', 'parsed', 'hello') RETURNING id")[0]
+        raw_id = tx.exec1(
+                       "INSERT INTO raw_messages (sha256, size_bytes, mail_from, rcpt_to, parse_state, content) "
+                       "VALUES (sha256('x'), 5, '', '{a@b}', 'parsed', 'hello') RETURNING id")[0]
                      .as<std::int64_t>();
         tx.commit();
     }
@@ -224,7 +177,8 @@ TEST_F(BounceServiceTest, MailingAndDomainStatistics) {
     EXPECT_EQ(m.recipients_bounced(), 2u) << "recipient 1 twice counts once";
     EXPECT_EQ(m.recipients_complained(), 1u);
     std::map<std::string, std::uint64_t> disp;
-    for (const auto& c : m.by_disposition()) disp[c.key()] = c.count();
+    for (const auto& c : m.by_disposition())
+        disp[c.key()] = c.count();
     EXPECT_EQ(disp["hard"], 2u);
     EXPECT_EQ(disp["soft"], 1u);
     EXPECT_EQ(resp.mailings(1).events(), 1u);
@@ -255,7 +209,8 @@ std::vector<v1::BounceEvent> Watch(v1::BounceService::Stub* stub, const std::str
     if (after_start) after_start();
     std::vector<v1::BounceEvent> got;
     v1::BounceEvent e;
-    while (got.size() < n && reader->Read(&e)) got.push_back(e);
+    while (got.size() < n && reader->Read(&e))
+        got.push_back(e);
     ctx.TryCancel();
     reader->Finish();
     return got;
@@ -279,7 +234,8 @@ TEST_F(BounceServiceTest, WatchEventsResumesWithoutGapOrDuplicate) {
     });
     ASSERT_EQ(first.size(), 3u);
     std::set<std::uint64_t> ids;
-    for (const auto& e : first) ids.insert(e.id());
+    for (const auto& e : first)
+        ids.insert(e.id());
     EXPECT_EQ(ids, (std::set<std::uint64_t>(expected.begin(), expected.end())));
     // Feed order is that of the storing transactions: the slow one began first, so its event
     // comes first, and the others were held back until it ended rather than skipped.

@@ -4,72 +4,24 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include "rebound/v1/account.grpc.pb.h"
 #include "rebound/v1/suppression.grpc.pb.h"
-#include "services/api/server.h"
 #include "storage/database.h"
 #include "storage/message_store.h"
-#include "tests/support/pg_test.h"
+#include "tests/api/api_fixture.h"
 
 namespace rebound::api {
 namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kAdminKey = "admin-key-for-tests-0123456789";
-
-class SuppressionTest : public testing::PgTest {
-protected:
+class SuppressionTest : public ApiFixture {
+  protected:
     void SetUp() override {
-        PgTest::SetUp();
+        ApiFixture::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
-        {
-            auto conn = db().Connect();
-            pqxx::work tx(*conn);
-            tx.exec("TRUNCATE bounce_events, raw_messages, message_digests, suppressions, suppression_history, "
-                    "suppression_policies, api_keys, sender_domains, accounts CASCADE");
-            tx.commit();
-        }
-        pool_ = std::make_unique<storage::Pool>(db().url(), 4);
-        auto codec = envelope::Codec::Create(std::string(64, 'e'), "", 60);
-        codec_ = std::make_unique<envelope::Codec>(std::move(*codec));
-        config::GrpcConfig cfg;
-        cfg.listen = "127.0.0.1:0";
-        cfg.admin_key = kAdminKey;
-        auto server = ApiServer::Start(cfg, {pool_.get(), codec_.get(), 3});
-        ASSERT_TRUE(server.ok()) << server.status();
-        server_ = std::move(*server);
-        channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
         stub_ = v1::SuppressionService::NewStub(channel_);
         std::tie(a_, a_key_) = NewAccount("a");
         std::tie(b_, b_key_) = NewAccount("b");
-    }
-    void TearDown() override {
-        if (server_) server_->Shutdown(2s);
-    }
-
-    std::pair<std::int64_t, std::string> NewAccount(const std::string& name) {
-        auto accounts = v1::AccountService::NewStub(channel_);
-        grpc::ClientContext c1;
-        c1.AddMetadata("authorization", "Bearer " + kAdminKey);
-        v1::CreateAccountRequest req;
-        req.set_name(name);
-        v1::Account account;
-        EXPECT_TRUE(accounts->CreateAccount(&c1, req, &account).ok());
-        grpc::ClientContext c2;
-        c2.AddMetadata("authorization", "Bearer " + kAdminKey);
-        v1::CreateApiKeyRequest kreq;
-        kreq.set_account_id(account.id());
-        v1::CreateApiKeyResponse key;
-        EXPECT_TRUE(accounts->CreateApiKey(&c2, kreq, &key).ok());
-        return {static_cast<std::int64_t>(account.id()), key.api_key()};
-    }
-
-    std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
-        auto ctx = std::make_unique<grpc::ClientContext>();
-        ctx->AddMetadata("authorization", "Bearer " + key);
-        ctx->set_deadline(std::chrono::system_clock::now() + 20s);
-        return ctx;
     }
 
     // Stores a message with one event, as the ingest layer does; returns how many recipients
@@ -79,7 +31,8 @@ protected:
         storage::MessageRow m;
         static int n = 0;
         const std::string tag = std::to_string(++n);
-        for (std::size_t i = 0; i < m.digest.size(); ++i) m.digest[i] = static_cast<unsigned char>(tag[i % tag.size()] + i);
+        for (std::size_t i = 0; i < m.digest.size(); ++i)
+            m.digest[i] = static_cast<unsigned char>(tag[i % tag.size()] + i);
         m.mail_from = "";
         m.rcpt_to = {"x@feedback.a.test"};
         m.parse_state = "parsed";
@@ -102,7 +55,8 @@ protected:
 
     std::vector<std::string> Check(const std::string& key, const std::vector<std::string>& addresses) {
         v1::CheckSuppressionsRequest req;
-        for (const auto& a : addresses) req.add_addresses(a);
+        for (const auto& a : addresses)
+            req.add_addresses(a);
         v1::CheckSuppressionsResponse resp;
         grpc::Status st = stub_->CheckSuppressions(Ctx(key).get(), req, &resp);
         EXPECT_TRUE(st.ok()) << st.error_message();
@@ -111,10 +65,6 @@ protected:
         return out;
     }
 
-    std::unique_ptr<storage::Pool> pool_;
-    std::unique_ptr<envelope::Codec> codec_;
-    std::unique_ptr<ApiServer> server_;
-    std::shared_ptr<grpc::Channel> channel_;
     std::unique_ptr<v1::SuppressionService::Stub> stub_;
     std::int64_t a_ = 0, b_ = 0;
     std::string a_key_, b_key_;
@@ -132,10 +82,10 @@ TEST_F(SuppressionTest, PolicySuppressesHardBouncesComplaintsAndRepeatedSoftBoun
     EXPECT_EQ(Store(a_, "full@example.com", "soft", 22), 0);
     EXPECT_EQ(Store(a_, "full@example.com", "soft", 22), 1) << "the third soft bounce in 30 days";
 
-    EXPECT_EQ(Check(a_key_, {"HARD@example.com", "norcpt@example.com", "angry@example.com", "blocked@example.com",
-                             "away@example.com", "slow@example.com", "full@example.com", "fine@example.com"}),
-              (std::vector<std::string>{"angry@example.com", "full@example.com", "hard@example.com",
-                                        "norcpt@example.com"}));
+    EXPECT_EQ(
+        Check(a_key_, {"HARD@example.com", "norcpt@example.com", "angry@example.com", "blocked@example.com",
+                       "away@example.com", "slow@example.com", "full@example.com", "fine@example.com"}),
+        (std::vector<std::string>{"angry@example.com", "full@example.com", "hard@example.com", "norcpt@example.com"}));
     v1::CheckSuppressionsRequest by_id;
     by_id.add_recipient_ids(77);
     by_id.add_recipient_ids(78);
@@ -194,8 +144,9 @@ TEST_F(SuppressionTest, ManualAddAndRemoveAreKeptInHistory) {
 
     auto conn = db().Connect();
     pqxx::nontransaction tx(*conn);
-    pqxx::result h = tx.exec("SELECT action, reason FROM suppression_history WHERE address = 'someone@example.com' "
-                             "ORDER BY id");
+    pqxx::result h = tx.exec(
+        "SELECT action, reason FROM suppression_history WHERE address = 'someone@example.com' "
+        "ORDER BY id");
     ASSERT_EQ(h.size(), 2u);
     EXPECT_EQ(h[0][0].as<std::string>(), "add");
     EXPECT_EQ(h[1][0].as<std::string>(), "remove");
@@ -211,7 +162,8 @@ TEST_F(SuppressionTest, BadInputNamesTheField) {
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(st.error_message().find("addresses[1]"), std::string::npos) << st.error_message();
     req.clear_addresses();
-    for (int i = 0; i < 10001; ++i) req.add_recipient_ids(static_cast<std::uint64_t>(i));
+    for (int i = 0; i < 10001; ++i)
+        req.add_recipient_ids(static_cast<std::uint64_t>(i));
     EXPECT_EQ(stub_->CheckSuppressions(Ctx(a_key_).get(), req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
@@ -219,10 +171,12 @@ TEST_F(SuppressionTest, ListAndExportCoverEverythingInOrder) {
     {
         auto conn = db().Connect();
         pqxx::work tx(*conn);
-        tx.exec_params("INSERT INTO suppressions (account_id, address, cause) SELECT $1, 'u' || lpad(g::text, 5, '0') "
-                       "|| '@example.com', 'manual' FROM generate_series(1, 7000) g",
-                       a_);
-        tx.exec_params("INSERT INTO suppressions (account_id, address, cause) VALUES ($1, 'b@example.com', 'manual')", b_);
+        tx.exec_params(
+            "INSERT INTO suppressions (account_id, address, cause) SELECT $1, 'u' || lpad(g::text, 5, '0') "
+            "|| '@example.com', 'manual' FROM generate_series(1, 7000) g",
+            a_);
+        tx.exec_params("INSERT INTO suppressions (account_id, address, cause) VALUES ($1, 'b@example.com', 'manual')",
+                       b_);
         tx.commit();
     }
     grpc::ClientContext ctx;
