@@ -55,7 +55,8 @@ absl::StatusOr<std::vector<AccountRow>> ListAccounts(pqxx::connection& conn, std
     std::vector<AccountRow> rows;
     absl::Status s = Guard("account_list", [&] {
         pqxx::nontransaction tx(conn);
-        for (const auto& r : tx.exec_prepared("account_list", after_id, limit)) rows.push_back(ToAccount(r));
+        for (const auto& r : tx.exec_prepared("account_list", after_id, limit))
+            rows.push_back(ToAccount(r));
     });
     if (!s.ok()) return s;
     return rows;
@@ -71,8 +72,8 @@ absl::StatusOr<AccountRow> RetireEnvelopeKey(pqxx::connection& conn, std::int64_
     if (r.status().code() == absl::StatusCode::kFailedPrecondition && r.status().message().empty()) {
         auto account = GetAccount(conn, id);
         if (!account.ok()) return account.status();
-        return absl::FailedPreconditionError(StrCat("key_id: only keys older than the current key (",
-                                                    account->envelope_key_id, ") can be retired"));
+        return absl::FailedPreconditionError(
+            StrCat("key_id: only keys older than the current key (", account->envelope_key_id, ") can be retired"));
     }
     return r;
 }
@@ -81,7 +82,8 @@ absl::StatusOr<std::vector<std::string>> AccountFeedbackDomains(pqxx::connection
     std::vector<std::string> domains;
     absl::Status s = Guard("account_domains", [&] {
         pqxx::nontransaction tx(conn);
-        for (const auto& r : tx.exec_prepared("account_domains", id)) domains.push_back(r[0].as<std::string>());
+        for (const auto& r : tx.exec_prepared("account_domains", id))
+            domains.push_back(r[0].as<std::string>());
     });
     if (!s.ok()) return s;
     return domains;

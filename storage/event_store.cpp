@@ -42,7 +42,8 @@ EventRecord ToEvent(const pqxx::row& r) {
 
 std::string ArrayLiteral(const std::vector<std::uint64_t>& ids) {
     std::string out = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i) StrAppend(&out, i == 0 ? "" : ",", static_cast<std::int64_t>(ids[i]));
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        StrAppend(&out, i == 0 ? "" : ",", static_cast<std::int64_t>(ids[i]));
     return out + "}";
 }
 
@@ -53,9 +54,9 @@ absl::StatusOr<std::vector<EventRecord>> ListEvents(pqxx::connection& conn, std:
     std::vector<EventRecord> out;
     absl::Status s = Guard("events_list", [&] {
         pqxx::nontransaction tx(conn);
-        for (const auto& r : tx.exec_prepared("events_list", account_id, Signed(f.mailing_id), Signed(f.recipient_id),
-                                              f.address, f.since_us, f.until_us, f.disposition, f.reason, f.before_us,
-                                              f.before_id, limit)) {
+        for (const auto& r :
+             tx.exec_prepared("events_list", account_id, Signed(f.mailing_id), Signed(f.recipient_id), f.address,
+                              f.since_us, f.until_us, f.disposition, f.reason, f.before_us, f.before_id, limit)) {
             out.push_back(ToEvent(r));
         }
     });
@@ -105,7 +106,8 @@ absl::StatusOr<std::vector<EventRecord>> FeedAfter(pqxx::connection& conn, std::
     std::vector<EventRecord> out;
     absl::Status s = Guard("feed_after", [&] {
         pqxx::nontransaction tx(conn);
-        for (const auto& r : tx.exec_prepared("feed_after", account_id, txid, id, limit)) out.push_back(ToEvent(r));
+        for (const auto& r : tx.exec_prepared("feed_after", account_id, txid, id, limit))
+            out.push_back(ToEvent(r));
     });
     if (!s.ok()) return s;
     return out;
@@ -123,8 +125,8 @@ absl::StatusOr<std::vector<StatsRow>> MailingStats(pqxx::connection& conn, std::
                            r[2].as<std::string>(), r[3].as<int>(), r[4].as<std::uint64_t>()});
         }
         for (const auto& r : tx.exec_prepared("mailing_recipients", account_id, ids)) {
-            recipients->push_back(
-                {static_cast<std::uint64_t>(r[0].as<std::int64_t>()), r[1].as<std::uint64_t>(), r[2].as<std::uint64_t>()});
+            recipients->push_back({static_cast<std::uint64_t>(r[0].as<std::int64_t>()), r[1].as<std::uint64_t>(),
+                                   r[2].as<std::uint64_t>()});
         }
     });
     if (!s.ok()) return s;
@@ -132,7 +134,7 @@ absl::StatusOr<std::vector<StatsRow>> MailingStats(pqxx::connection& conn, std::
 }
 
 absl::StatusOr<std::vector<DomainEventCount>> DomainStats(pqxx::connection& conn, std::int64_t account_id,
-                                                    std::int64_t since_us, std::int64_t until_us) {
+                                                          std::int64_t since_us, std::int64_t until_us) {
     std::vector<DomainEventCount> out;
     absl::Status s = Guard("domain_stats", [&] {
         pqxx::nontransaction tx(conn);

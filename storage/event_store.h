@@ -3,10 +3,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
 
@@ -70,6 +69,6 @@ struct DomainEventCount {
     std::uint64_t count = 0;
 };
 absl::StatusOr<std::vector<DomainEventCount>> DomainStats(pqxx::connection& conn, std::int64_t account_id,
-                                                    std::int64_t since_us, std::int64_t until_us);
+                                                          std::int64_t since_us, std::int64_t until_us);
 
 }  // namespace rebound::storage

@@ -64,7 +64,8 @@ absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn,
             const pqxx::binarystring digest(m.digest.data(), m.digest.size());
             // Recipients are joined by newline, which an SMTP address cannot contain.
             std::string rcpts;
-            for (std::size_t i = 0; i < m.rcpt_to.size(); ++i) StrAppend(&rcpts, i == 0 ? "" : "\n", m.rcpt_to[i]);
+            for (std::size_t i = 0; i < m.rcpt_to.size(); ++i)
+                StrAppend(&rcpts, i == 0 ? "" : "\n", m.rcpt_to[i]);
             step = "ingest_store_raw";
             pqxx::result stored_raw = tx.exec_prepared(
                 "ingest_store_raw", digest, static_cast<std::int64_t>(m.content.size()), m.mail_from, rcpts,
@@ -114,7 +115,8 @@ absl::StatusOr<std::vector<DomainRow>> LoadDomains(pqxx::connection& conn) {
     std::vector<DomainRow> rows;
     absl::Status s = Guard("domains_load", [&] {
         pqxx::nontransaction tx(conn);
-        for (const auto& r : tx.exec_prepared("domains_load")) rows.push_back(ToDomain(r));
+        for (const auto& r : tx.exec_prepared("domains_load"))
+            rows.push_back(ToDomain(r));
     });
     if (!s.ok()) return s;
     return rows;
@@ -133,8 +135,8 @@ absl::StatusOr<DomainRow> FindFeedbackDomain(pqxx::connection& conn, const std::
 }
 
 absl::StatusOr<std::vector<RawMessage>> RawMessagesForReprocess(pqxx::connection& conn, std::int64_t since_us,
-                                                               std::int64_t until_us, std::int64_t after_us,
-                                                               std::int64_t after_id, int limit) {
+                                                                std::int64_t until_us, std::int64_t after_us,
+                                                                std::int64_t after_id, int limit) {
     std::vector<RawMessage> out;
     absl::Status s = Guard("reprocess_page", [&] {
         pqxx::nontransaction tx(conn);
@@ -145,7 +147,8 @@ absl::StatusOr<std::vector<RawMessage>> RawMessagesForReprocess(pqxx::connection
             m.mail_from = r[2].as<std::string>();
             // Bound to a name: a temporary in a range-for initializer dies before the body.
             const std::string rcpts = r[3].as<std::string>();
-            for (std::string_view rcpt : Split(rcpts, '\n', /*skip_empty=*/true)) m.rcpt_to.emplace_back(rcpt);
+            for (std::string_view rcpt : Split(rcpts, '\n', /*skip_empty=*/true))
+                m.rcpt_to.emplace_back(rcpt);
             m.client_address = r[4].as<std::string>();
             m.helo = r[5].as<std::string>();
             m.content = pqxx::binarystring(r[6]).str();
@@ -160,7 +163,8 @@ absl::StatusOr<Replaced> ReplaceEvents(pqxx::connection& conn, const RawMessage&
     Replaced r;
     absl::Status s = Guard("reprocess", [&] {
         pqxx::work tx(conn, "reprocess");
-        r.deleted = static_cast<int>(tx.exec_prepared("reprocess_delete_events", raw.id, raw.received_us).affected_rows());
+        r.deleted =
+            static_cast<int>(tx.exec_prepared("reprocess_delete_events", raw.id, raw.received_us).affected_rows());
         tx.exec_prepared("reprocess_update_raw", raw.id, raw.received_us, row.parse_state, NullIfEmpty(row.parse_error),
                          NullIfEmpty(row.rules_version));
         const std::string received_at = TimestampText(raw.received_us);

@@ -5,10 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
 
@@ -66,8 +65,8 @@ struct RawMessage {
 
 // Raw messages received in [since_us, until_us) after (after_us, after_id), oldest first.
 absl::StatusOr<std::vector<RawMessage>> RawMessagesForReprocess(pqxx::connection& conn, std::int64_t since_us,
-                                                               std::int64_t until_us, std::int64_t after_us,
-                                                               std::int64_t after_id, int limit);
+                                                                std::int64_t until_us, std::int64_t after_us,
+                                                                std::int64_t after_id, int limit);
 
 struct Replaced {
     int deleted = 0;

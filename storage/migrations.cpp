@@ -189,7 +189,8 @@ absl::StatusOr<RetentionReport> ApplyRetention(pqxx::connection& conn, int raw_d
     RetentionReport report;
     absl::Status s = Guard("retention_drop", [&] {
         pqxx::work tx(conn, "retention");
-        for (const auto& [table, days] : {std::pair<const char*, int>{"raw_messages", raw_days}, {"bounce_events", event_days}}) {
+        for (const auto& [table, days] :
+             {std::pair<const char*, int>{"raw_messages", raw_days}, {"bounce_events", event_days}}) {
             for (const auto& r : tx.exec_prepared("retention_drop", table, days)) {
                 report.dropped.push_back(r[0].as<std::string>());
             }

@@ -6,19 +6,18 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
 
 namespace rebound::storage {
 
 class Pool {
-public:
+  public:
     class Lease {
-    public:
+      public:
         Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) { other.pool_ = nullptr; }
         Lease& operator=(Lease&&) = delete;
         Lease(const Lease&) = delete;
@@ -26,7 +25,7 @@ public:
         pqxx::connection& operator*() const { return *conn_; }
         pqxx::connection* operator->() const { return conn_.get(); }
 
-    private:
+      private:
         friend class Pool;
         Lease(Pool* pool, std::unique_ptr<pqxx::connection> conn) : pool_(pool), conn_(std::move(conn)) {}
         Pool* pool_;
@@ -42,7 +41,7 @@ public:
 
     const std::string& url() const { return url_; }
 
-private:
+  private:
     void Release(std::unique_ptr<pqxx::connection> conn);
 
     const std::string url_;

@@ -30,7 +30,8 @@ absl::StatusOr<std::vector<SuppressionRow>> ListSuppressions(pqxx::connection& c
     std::vector<SuppressionRow> out;
     absl::Status s = Guard("suppressions_list", [&] {
         pqxx::nontransaction tx(conn);
-        for (const auto& r : tx.exec_prepared("suppressions_list", account, after, cause, limit)) out.push_back(ToRow(r));
+        for (const auto& r : tx.exec_prepared("suppressions_list", account, after, cause, limit))
+            out.push_back(ToRow(r));
     });
     if (!s.ok()) return s;
     return out;
@@ -41,7 +42,8 @@ absl::StatusOr<std::vector<std::string>> SuppressedAddresses(pqxx::connection& c
     std::vector<std::string> out;
     if (addresses.empty()) return out;
     std::string joined;
-    for (std::size_t i = 0; i < addresses.size(); ++i) StrAppend(&joined, i == 0 ? "" : "\n", addresses[i]);
+    for (std::size_t i = 0; i < addresses.size(); ++i)
+        StrAppend(&joined, i == 0 ? "" : "\n", addresses[i]);
     absl::Status s = Guard("suppressions_check_addresses", [&] {
         pqxx::nontransaction tx(conn);
         for (const auto& r : tx.exec_prepared("suppressions_check_addresses", account, joined)) {
@@ -57,7 +59,8 @@ absl::StatusOr<std::vector<std::uint64_t>> SuppressedRecipientIds(pqxx::connecti
     std::vector<std::uint64_t> out;
     if (ids.empty()) return out;
     std::string array = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i) StrAppend(&array, i == 0 ? "" : ",", static_cast<std::int64_t>(ids[i]));
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        StrAppend(&array, i == 0 ? "" : ",", static_cast<std::int64_t>(ids[i]));
     array += "}";
     absl::Status s = Guard("suppressions_check_ids", [&] {
         pqxx::nontransaction tx(conn);

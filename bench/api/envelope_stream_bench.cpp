@@ -27,9 +27,13 @@ namespace {
 const std::string kAdminKey = "bench-admin-key-0123456789abcdef";
 const std::string kMasterKey(64, 'b');
 
-int Run(const std::string& cmd) { return std::system(cmd.c_str()); }
+int Run(const std::string& cmd) {
+    return std::system(cmd.c_str());
+}
 
-double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double Seconds(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
 
 }  // namespace
 
@@ -38,8 +42,8 @@ int main(int argc, char** argv) {
     char tmpl[] = "/tmp/rebound-bench-api-XXXXXX";
     const std::string dir = ::mkdtemp(tmpl);
     const int port = 57500 + ::getpid() % 400;
-    const std::string pg = std::string(REBOUND_SOURCE_DIR) + "/tools/pg-local --dir " + dir + "/pg --port " +
-                           std::to_string(port);
+    const std::string pg =
+        std::string(REBOUND_SOURCE_DIR) + "/tools/pg-local --dir " + dir + "/pg --port " + std::to_string(port);
     if (Run(pg + " start") != 0) return 1;
     const std::string url = "host=" + dir + "/pg port=" + std::to_string(port) + " user=postgres dbname=rebound";
     int rc = 1;
@@ -67,9 +71,10 @@ int main(int argc, char** argv) {
             accounts->CreateAccount(&c1, areq, &account);
             {
                 pqxx::work tx(**conn);
-                tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, "
-                               "'customer.example', 'feedback.customer.example')",
-                               static_cast<std::int64_t>(account.id()));
+                tx.exec_params(
+                    "INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, "
+                    "'customer.example', 'feedback.customer.example')",
+                    static_cast<std::int64_t>(account.id()));
                 tx.commit();
             }
             grpc::ClientContext c2;
@@ -108,7 +113,8 @@ int main(int argc, char** argv) {
             stream->WritesDone();
             v1::StreamGenerateAddressesResponse resp;
             std::uint64_t received = 0;
-            while (stream->Read(&resp)) received += static_cast<std::uint64_t>(resp.addresses_size());
+            while (stream->Read(&resp))
+                received += static_cast<std::uint64_t>(resp.addresses_size());
             grpc::Status st = stream->Finish();
             const double grpc_s = Seconds(g0, Clock::now());
             if (!st.ok() || received != n) {
@@ -119,7 +125,8 @@ int main(int argc, char** argv) {
                 std::printf("codec alone, one core:      %12.0f addresses/s\n", static_cast<double>(n) / ref_s);
                 std::printf("gRPC stream over loopback:  %12.0f addresses/s\n", static_cast<double>(n) / grpc_s);
                 std::printf("ratio stream / codec:       %12.2f\n", ref_s / grpc_s);
-                std::printf("goal >= 500,000 addresses/s: %s\n", static_cast<double>(n) / grpc_s >= 500000 ? "met" : "NOT met");
+                std::printf("goal >= 500,000 addresses/s: %s\n",
+                            static_cast<double>(n) / grpc_s >= 500000 ? "met" : "NOT met");
                 rc = 0;
             }
             (*server)->Shutdown(std::chrono::seconds(1));

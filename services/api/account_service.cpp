@@ -12,7 +12,8 @@ void Fill(const storage::AccountRow& row, v1::Account* out) {
     out->set_id(static_cast<std::uint64_t>(row.id));
     out->set_name(row.name);
     out->set_envelope_key_id(row.envelope_key_id);
-    for (std::uint32_t k : row.retired_key_ids) out->add_retired_envelope_key_ids(k);
+    for (std::uint32_t k : row.retired_key_ids)
+        out->add_retired_envelope_key_ids(k);
     out->set_created_at(row.created_at);
 }
 
@@ -25,7 +26,8 @@ absl::Status CheckAccountId(std::uint64_t id) {
 
 // Admin check, then a pooled connection, then `fn(conn)` returning a status.
 template <typename Fn>
-grpc::Status AdminCall(Authenticator* auth, storage::Pool* pool, grpc::ServerContext* ctx, const char* method, Fn&& fn) {
+grpc::Status AdminCall(Authenticator* auth, storage::Pool* pool, grpc::ServerContext* ctx, const char* method,
+                       Fn&& fn) {
     if (absl::Status s = auth->RequireAdmin(*ctx); !s.ok()) return ToGrpc(s, method);
     auto conn = pool->Acquire();
     if (!conn.ok()) return ToGrpc(conn.status(), method);
@@ -40,7 +42,8 @@ grpc::Status AccountServiceImpl::CreateAccount(grpc::ServerContext* ctx, const v
     if (name.empty() || name.size() > 200) {
         return ToGrpc(absl::InvalidArgumentError("name: 1 to 200 characters"), "CreateAccount");
     }
-    if (SanitizeUtf8(name) != name) return ToGrpc(absl::InvalidArgumentError("name: must be UTF-8 text"), "CreateAccount");
+    if (SanitizeUtf8(name) != name)
+        return ToGrpc(absl::InvalidArgumentError("name: must be UTF-8 text"), "CreateAccount");
     return AdminCall(auth_, pool_, ctx, "CreateAccount", [&](pqxx::connection& conn) -> absl::Status {
         auto row = storage::CreateAccount(conn, name);
         if (!row.ok()) return row.status();
@@ -72,7 +75,8 @@ grpc::Status AccountServiceImpl::ListAccounts(grpc::ServerContext* ctx, const v1
     return AdminCall(auth_, pool_, ctx, "ListAccounts", [&](pqxx::connection& conn) -> absl::Status {
         auto rows = storage::ListAccounts(conn, after, static_cast<int>(size) + 1);
         if (!rows.ok()) return rows.status();
-        for (std::size_t i = 0; i < rows->size() && i < size; ++i) Fill((*rows)[i], resp->add_accounts());
+        for (std::size_t i = 0; i < rows->size() && i < size; ++i)
+            Fill((*rows)[i], resp->add_accounts());
         if (rows->size() > size) resp->set_next_page_token(std::to_string((*rows)[size - 1].id));
         return absl::OkStatus();
     });

@@ -7,10 +7,11 @@
 namespace rebound::api {
 
 class AccountServiceImpl final : public rebound::v1::AccountService::Service {
-public:
+  public:
     AccountServiceImpl(storage::Pool* pool, Authenticator* auth) : pool_(pool), auth_(auth) {}
 
-    grpc::Status CreateAccount(grpc::ServerContext* ctx, const v1::CreateAccountRequest* req, v1::Account* resp) override;
+    grpc::Status CreateAccount(grpc::ServerContext* ctx, const v1::CreateAccountRequest* req,
+                               v1::Account* resp) override;
     grpc::Status GetAccount(grpc::ServerContext* ctx, const v1::GetAccountRequest* req, v1::Account* resp) override;
     grpc::Status ListAccounts(grpc::ServerContext* ctx, const v1::ListAccountsRequest* req,
                               v1::ListAccountsResponse* resp) override;
@@ -23,7 +24,7 @@ public:
     grpc::Status RetireEnvelopeKey(grpc::ServerContext* ctx, const v1::RetireEnvelopeKeyRequest* req,
                                    v1::Account* resp) override;
 
-private:
+  private:
     storage::Pool* pool_;
     Authenticator* auth_;
 };

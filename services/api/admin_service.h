@@ -9,7 +9,7 @@
 namespace rebound::api {
 
 class AdminServiceImpl final : public rebound::v1::AdminService::Service {
-public:
+  public:
     AdminServiceImpl(storage::Pool* pool, Authenticator* auth, const envelope::Codec* codec,
                      ingest::DomainDirectory* domains)
         : pool_(pool), auth_(auth), codec_(codec), domains_(domains) {}
@@ -17,7 +17,7 @@ public:
     grpc::Status Reprocess(grpc::ServerContext* ctx, const v1::ReprocessRequest* req,
                            v1::ReprocessResponse* resp) override;
 
-private:
+  private:
     storage::Pool* pool_;
     Authenticator* auth_;
     const envelope::Codec* codec_;

@@ -28,7 +28,8 @@ std::string RandomBase32(std::size_t n) {
     std::string bytes(n, '\0');
     RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n));
     std::string out;
-    for (char b : bytes) out.push_back(kAlphabet[static_cast<unsigned char>(b) % 32]);
+    for (char b : bytes)
+        out.push_back(kAlphabet[static_cast<unsigned char>(b) % 32]);
     return out;
 }
 
@@ -108,7 +109,8 @@ absl::Status Authenticator::RequireAdmin(const grpc::ServerContext& context) {
 absl::StatusOr<std::int64_t> Authenticator::RequireAccount(const grpc::ServerContext& context) {
     absl::StatusOr<Caller> caller = Authenticate(context);
     if (!caller.ok()) return caller.status();
-    if (caller->admin) return absl::PermissionDeniedError("this call needs an account API key, not the administrator key");
+    if (caller->admin)
+        return absl::PermissionDeniedError("this call needs an account API key, not the administrator key");
     return caller->account_id;
 }
 

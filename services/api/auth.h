@@ -32,7 +32,7 @@ struct NewApiKey {
 NewApiKey GenerateApiKey();
 
 class Authenticator {
-public:
+  public:
     Authenticator(storage::Pool* pool, std::string admin_key) : pool_(pool), admin_key_(std::move(admin_key)) {}
 
     // UNAUTHENTICATED (missing, malformed, unknown or revoked key) or the caller.
@@ -45,7 +45,7 @@ public:
     // Forgets a cached key (after revocation).
     void Forget(const std::string& prefix);
 
-private:
+  private:
     struct Cached {
         std::int64_t account_id = 0;
         std::array<unsigned char, 32> sha256{};

@@ -18,7 +18,7 @@ constexpr auto kWatchPoll = 200ms;
 constexpr int kWatchBatch = 500;
 
 const std::vector<std::string>& Dispositions() {
-    static const std::vector<std::string> v = {"hard",    "soft",      "block",    "complaint",
+    static const std::vector<std::string> v = {"hard",       "soft",    "block",     "complaint",
                                                "auto_reply", "delayed", "delivered", "undetermined"};
     return v;
 }
@@ -76,8 +76,7 @@ void Fill(const storage::EventRecord& e, v1::BounceEvent* out) {
     out->set_cursor(StrCat(e.txid, ".", e.id));
 }
 
-void AddCounts(const std::map<std::string, std::uint64_t>& counts,
-               google::protobuf::RepeatedPtrField<v1::Count>* out) {
+void AddCounts(const std::map<std::string, std::uint64_t>& counts, google::protobuf::RepeatedPtrField<v1::Count>* out) {
     for (const auto& [key, n] : counts) {
         v1::Count* c = out->Add();
         c->set_key(key);
@@ -127,7 +126,8 @@ grpc::Status BounceServiceImpl::ListEvents(grpc::ServerContext* ctx, const v1::L
     if (!conn.ok()) return ToGrpc(conn.status(), method);
     auto rows = storage::ListEvents(**conn, *account, f, static_cast<int>(size) + 1);
     if (!rows.ok()) return ToGrpc(rows.status(), method);
-    for (std::size_t i = 0; i < rows->size() && i < size; ++i) Fill((*rows)[i], resp->add_events());
+    for (std::size_t i = 0; i < rows->size() && i < size; ++i)
+        Fill((*rows)[i], resp->add_events());
     if (rows->size() > size) {
         const storage::EventRecord& last = (*rows)[size - 1];
         resp->set_next_page_token(StrCat(last.received_us, ".", last.id));
@@ -224,7 +224,8 @@ grpc::Status BounceServiceImpl::GetDomainStats(grpc::ServerContext* ctx, const v
         d.second[r.disposition] += r.count;
     }
     std::vector<const decltype(domains)::value_type*> order;
-    for (const auto& entry : domains) order.push_back(&entry);
+    for (const auto& entry : domains)
+        order.push_back(&entry);
     std::sort(order.begin(), order.end(), [](auto* a, auto* b) {
         return a->second.first != b->second.first ? a->second.first > b->second.first : a->first < b->first;
     });

@@ -9,7 +9,7 @@
 namespace rebound::api {
 
 class BounceServiceImpl final : public rebound::v1::BounceService::Service {
-public:
+  public:
     BounceServiceImpl(storage::Pool* pool, Authenticator* auth) : pool_(pool), auth_(auth) {}
 
     grpc::Status ListEvents(grpc::ServerContext* ctx, const v1::ListEventsRequest* req,
@@ -25,7 +25,7 @@ public:
     // Ends running WatchEvents streams (at shutdown).
     void StopWatching() { stopping_ = true; }
 
-private:
+  private:
     storage::Pool* pool_;
     Authenticator* auth_;
     std::atomic<bool> stopping_{false};

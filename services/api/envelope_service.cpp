@@ -71,12 +71,18 @@ void AppendAddress(const envelope::Encoder& encoder, std::uint64_t mailing, std:
 
 v1::TokenStatus ToProto(envelope::TokenStatus s) {
     switch (s) {
-        case envelope::TokenStatus::kValid: return v1::TOKEN_STATUS_VALID;
-        case envelope::TokenStatus::kStale: return v1::TOKEN_STATUS_STALE;
-        case envelope::TokenStatus::kForged: return v1::TOKEN_STATUS_FORGED;
-        case envelope::TokenStatus::kMalformed: return v1::TOKEN_STATUS_MALFORMED;
-        case envelope::TokenStatus::kUnknownKey: return v1::TOKEN_STATUS_UNKNOWN_KEY;
-        case envelope::TokenStatus::kRetiredKey: return v1::TOKEN_STATUS_RETIRED_KEY;
+        case envelope::TokenStatus::kValid:
+            return v1::TOKEN_STATUS_VALID;
+        case envelope::TokenStatus::kStale:
+            return v1::TOKEN_STATUS_STALE;
+        case envelope::TokenStatus::kForged:
+            return v1::TOKEN_STATUS_FORGED;
+        case envelope::TokenStatus::kMalformed:
+            return v1::TOKEN_STATUS_MALFORMED;
+        case envelope::TokenStatus::kUnknownKey:
+            return v1::TOKEN_STATUS_UNKNOWN_KEY;
+        case envelope::TokenStatus::kRetiredKey:
+            return v1::TOKEN_STATUS_RETIRED_KEY;
     }
     return v1::TOKEN_STATUS_UNSPECIFIED;
 }
@@ -184,7 +190,8 @@ grpc::Status EnvelopeServiceImpl::StreamGenerateAddresses(
         for (const v1::RecipientRange& r : req.ranges()) {
             for (std::uint64_t i = 0; i < r.count(); ++i) {
                 if (!emit(r.first() + i)) return grpc::Status::OK;
-                if ((i & 0xFFFF) == 0 && ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+                if ((i & 0xFFFF) == 0 && ctx->IsCancelled())
+                    return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
             }
         }
         if (!flush(true)) return grpc::Status::OK;

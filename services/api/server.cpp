@@ -65,7 +65,8 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcCo
     auto bounce = std::make_unique<BounceServiceImpl>(deps.pool, api->auth_.get());
     api->bounce_ = bounce.get();
     api->services_.push_back(std::move(bounce));
-    for (auto& service : api->services_) builder.RegisterService(service.get());
+    for (auto& service : api->services_)
+        builder.RegisterService(service.get());
     api->server_ = builder.BuildAndStart();
     if (api->server_ == nullptr || bound_port == 0) {
         return absl::UnavailableError(StrCat("grpc.listen: cannot listen on ", config.listen));
@@ -84,6 +85,8 @@ void ApiServer::Shutdown(std::chrono::milliseconds deadline) {
     server_.reset();
 }
 
-ApiServer::~ApiServer() { Shutdown(std::chrono::milliseconds(0)); }
+ApiServer::~ApiServer() {
+    Shutdown(std::chrono::milliseconds(0));
+}
 
 }  // namespace rebound::api

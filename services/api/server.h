@@ -17,10 +17,10 @@
 namespace rebound::api {
 
 class ApiServer {
-public:
+  public:
     struct Dependencies {
-        storage::Pool* pool = nullptr;            // must outlive the server
-        const envelope::Codec* codec = nullptr;   // must outlive the server
+        storage::Pool* pool = nullptr;           // must outlive the server
+        const envelope::Codec* codec = nullptr;  // must outlive the server
         std::int64_t known_schema_version = 0;
         // For reprocessing; may be null (AdminService.Reprocess then answers UNAVAILABLE).
         ingest::DomainDirectory* domains = nullptr;
@@ -34,7 +34,7 @@ public:
     // Stops accepting calls and waits for running ones up to `deadline`.
     void Shutdown(std::chrono::milliseconds deadline);
 
-private:
+  private:
     ApiServer() = default;
     std::unique_ptr<class Authenticator> auth_;
     class BounceServiceImpl* bounce_ = nullptr;

@@ -15,7 +15,8 @@ absl::StatusOr<std::string> NormalizeAddress(std::string_view field, std::string
     const std::string lower = AsciiLower(StripWhitespace(address));
     const std::size_t at = lower.rfind('@');
     bool ok = lower.size() >= 3 && lower.size() <= 320 && at != std::string::npos && at > 0 && at + 1 < lower.size();
-    for (char c : lower) ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7F;
+    for (char c : lower)
+        ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7F;
     if (!ok) return absl::InvalidArgumentError(StrCat(field, ": \"", address.substr(0, 64), "\" is not an address"));
     return lower;
 }
@@ -43,7 +44,8 @@ grpc::Status SuppressionServiceImpl::ListSuppressions(grpc::ServerContext* ctx, 
     if (!req->cause().empty()) {
         if (req->cause() != "hard_bounce" && req->cause() != "soft_bounce" && req->cause() != "complaint" &&
             req->cause() != "manual") {
-            return ToGrpc(absl::InvalidArgumentError("cause: one of hard_bounce, soft_bounce, complaint, manual"), method);
+            return ToGrpc(absl::InvalidArgumentError("cause: one of hard_bounce, soft_bounce, complaint, manual"),
+                          method);
         }
         cause = req->cause();
     }
@@ -52,7 +54,8 @@ grpc::Status SuppressionServiceImpl::ListSuppressions(grpc::ServerContext* ctx, 
     if (!conn.ok()) return ToGrpc(conn.status(), method);
     auto rows = storage::ListSuppressions(**conn, *account, req->page_token(), cause, static_cast<int>(size) + 1);
     if (!rows.ok()) return ToGrpc(rows.status(), method);
-    for (std::size_t i = 0; i < rows->size() && i < size; ++i) Fill((*rows)[i], resp->add_suppressions());
+    for (std::size_t i = 0; i < rows->size() && i < size; ++i)
+        Fill((*rows)[i], resp->add_suppressions());
     if (rows->size() > size) resp->set_next_page_token((*rows)[size - 1].address);
     return grpc::Status::OK;
 }
@@ -81,8 +84,10 @@ grpc::Status SuppressionServiceImpl::CheckSuppressions(grpc::ServerContext* ctx,
     if (!suppressed.ok()) return ToGrpc(suppressed.status(), method);
     auto suppressed_ids = storage::SuppressedRecipientIds(**conn, *account, ids);
     if (!suppressed_ids.ok()) return ToGrpc(suppressed_ids.status(), method);
-    for (auto& a : *suppressed) resp->add_suppressed_addresses(std::move(a));
-    for (auto id : *suppressed_ids) resp->add_suppressed_recipient_ids(id);
+    for (auto& a : *suppressed)
+        resp->add_suppressed_addresses(std::move(a));
+    for (auto id : *suppressed_ids)
+        resp->add_suppressed_recipient_ids(id);
     return grpc::Status::OK;
 }
 
@@ -180,8 +185,8 @@ grpc::Status SuppressionServiceImpl::SetPolicy(grpc::ServerContext* ctx, const v
     }
     auto conn = pool_->Acquire();
     if (!conn.ok()) return ToGrpc(conn.status(), method);
-    storage::PolicyRow p{static_cast<int>(req->soft_bounce_threshold()), static_cast<int>(req->soft_bounce_window_days()),
-                         req->suppress_complaints()};
+    storage::PolicyRow p{static_cast<int>(req->soft_bounce_threshold()),
+                         static_cast<int>(req->soft_bounce_window_days()), req->suppress_complaints()};
     if (absl::Status s = storage::SetPolicy(**conn, *account, p); !s.ok()) return ToGrpc(s, method);
     *resp = *req;
     return grpc::Status::OK;

@@ -7,7 +7,7 @@
 namespace rebound::api {
 
 class SuppressionServiceImpl final : public rebound::v1::SuppressionService::Service {
-public:
+  public:
     SuppressionServiceImpl(storage::Pool* pool, Authenticator* auth) : pool_(pool), auth_(auth) {}
 
     grpc::Status ListSuppressions(grpc::ServerContext* ctx, const v1::ListSuppressionsRequest* req,
@@ -25,7 +25,7 @@ public:
     grpc::Status SetPolicy(grpc::ServerContext* ctx, const v1::SuppressionPolicy* req,
                            v1::SuppressionPolicy* resp) override;
 
-private:
+  private:
     storage::Pool* pool_;
     Authenticator* auth_;
 };

@@ -5,7 +5,8 @@
 
 namespace rebound::api {
 
-grpc::Status SystemServiceImpl::GetInfo(grpc::ServerContext* /*context*/, const rebound::v1::GetInfoRequest* /*request*/,
+grpc::Status SystemServiceImpl::GetInfo(grpc::ServerContext* /*context*/,
+                                        const rebound::v1::GetInfoRequest* /*request*/,
                                         rebound::v1::GetInfoResponse* response) {
     auto conn = pool_->Acquire();
     if (!conn.ok()) return ToGrpc(conn.status(), "GetInfo");

@@ -6,7 +6,7 @@
 namespace rebound::api {
 
 class SystemServiceImpl final : public rebound::v1::SystemService::Service {
-public:
+  public:
     // `pool` must outlive the service.
     SystemServiceImpl(storage::Pool* pool, std::int64_t known_schema_version)
         : pool_(pool), known_schema_version_(known_schema_version) {}
@@ -14,7 +14,7 @@ public:
     grpc::Status GetInfo(grpc::ServerContext* context, const rebound::v1::GetInfoRequest* request,
                          rebound::v1::GetInfoResponse* response) override;
 
-private:
+  private:
     storage::Pool* pool_;
     std::int64_t known_schema_version_;
 };

@@ -66,10 +66,10 @@ struct EnvelopeConfig {
 };
 
 struct IngestConfig {
-    std::int64_t writers = 2;                 // threads writing batches, each with a connection
-    std::int64_t max_batch = 128;             // messages per transaction (group commit)
-    std::int64_t max_queue = 5000;            // waiting messages; beyond, 451 4.3.2 (try later)
-    std::int64_t domain_refresh_seconds = 30; // how often registered domains are reloaded
+    std::int64_t writers = 2;                  // threads writing batches, each with a connection
+    std::int64_t max_batch = 128;              // messages per transaction (group commit)
+    std::int64_t max_queue = 5000;             // waiting messages; beyond, 451 4.3.2 (try later)
+    std::int64_t domain_refresh_seconds = 30;  // how often registered domains are reloaded
 };
 
 struct RetentionConfig {

@@ -26,18 +26,18 @@ struct DomainEntry {
 };
 
 class DomainSnapshot {
-public:
+  public:
     explicit DomainSnapshot(const std::vector<storage::DomainRow>& rows);
     // `domain` in any case. nullptr when it is not a registered feedback domain.
     const DomainEntry* Find(std::string_view domain) const;
     std::size_t size() const { return by_domain_.size(); }
 
-private:
+  private:
     std::unordered_map<std::string, DomainEntry> by_domain_;
 };
 
 class DomainDirectory {
-public:
+  public:
     DomainDirectory(std::string db_url, std::chrono::seconds refresh_every);
     ~DomainDirectory();  // stops the refresher
     DomainDirectory(const DomainDirectory&) = delete;
@@ -51,7 +51,7 @@ public:
     // The current copy; nullptr until the first successful load.
     std::shared_ptr<const DomainSnapshot> Snapshot() const;
 
-private:
+  private:
     void RefreshLoop();
 
     const std::string db_url_;

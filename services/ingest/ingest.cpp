@@ -17,7 +17,9 @@ namespace {
 // Cap on events written for one message (records x attributed recipients).
 constexpr std::size_t kMaxEventsPerMessage = 1000;
 
-bool IsRoleMailbox(std::string_view local) { return EqualsIgnoreCase(local, "postmaster") || EqualsIgnoreCase(local, "abuse"); }
+bool IsRoleMailbox(std::string_view local) {
+    return EqualsIgnoreCase(local, "postmaster") || EqualsIgnoreCase(local, "abuse");
+}
 
 smtp::Reply Make(int code, std::string enhanced, std::string text) {
     return smtp::Reply{code, std::move(enhanced), std::move(text)};
@@ -26,7 +28,8 @@ smtp::Reply Make(int code, std::string enhanced, std::string text) {
 // The identity of a delivery for deduplication: the same envelope and the same bytes.
 std::array<unsigned char, 32> Digest(const smtp::Envelope& envelope, std::string_view message) {
     std::vector<std::string> rcpts;
-    for (const auto& r : envelope.recipients) rcpts.push_back(AsciiLower(r));
+    for (const auto& r : envelope.recipients)
+        rcpts.push_back(AsciiLower(r));
     std::sort(rcpts.begin(), rcpts.end());
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
@@ -73,7 +76,8 @@ storage::MessageRow BuildMessageRow(const smtp::SessionInfo& session, const smtp
     storage::MessageRow row;
     row.digest = Digest(envelope, message);
     row.mail_from = SanitizeUtf8(envelope.mail_from, 512);
-    for (const auto& r : envelope.recipients) row.rcpt_to.push_back(SanitizeUtf8(r, 512));
+    for (const auto& r : envelope.recipients)
+        row.rcpt_to.push_back(SanitizeUtf8(r, 512));
     row.client_address = session.client_address;
     row.helo = SanitizeUtf8(session.helo, 255);
     row.rules_version = std::string(bounce::RulesVersion());
@@ -157,10 +161,13 @@ Ingest::Ingest(const config::IngestConfig& config, std::string db_url, DomainDir
                const envelope::Codec* codec)
     : config_(config), db_url_(std::move(db_url)), domains_(domains), codec_(codec) {}
 
-Ingest::~Ingest() { Stop(); }
+Ingest::~Ingest() {
+    Stop();
+}
 
 void Ingest::Start() {
-    for (int i = 0; i < config_.writers; ++i) writers_.emplace_back([this, i] { WriterLoop(i); });
+    for (int i = 0; i < config_.writers; ++i)
+        writers_.emplace_back([this, i] { WriterLoop(i); });
 }
 
 void Ingest::Stop() {
@@ -170,7 +177,8 @@ void Ingest::Stop() {
         stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : writers_) t.join();
+    for (auto& t : writers_)
+        t.join();
     writers_.clear();
 }
 
@@ -255,7 +263,8 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
         rows.push_back(BuildMessageRow(job.session, job.envelope, std::move(job.message), domains, *codec_, today));
     }
 
-    auto store = [&](const std::vector<storage::MessageRow>& batch) -> absl::StatusOr<std::vector<storage::StoredMessage>> {
+    auto store =
+        [&](const std::vector<storage::MessageRow>& batch) -> absl::StatusOr<std::vector<storage::StoredMessage>> {
         if (conn == nullptr || !conn->is_open()) {
             auto fresh = storage::Connect(db_url_);
             if (!fresh.ok()) return fresh.status();
@@ -294,11 +303,13 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     counters_.batches.fetch_add(1, std::memory_order_relaxed);
     auto result = store(rows);
     if (result.ok()) {
-        for (std::size_t i = 0; i < rows.size(); ++i) finish(i, (*result)[i]);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            finish(i, (*result)[i]);
         return;
     }
     if (result.status().code() == absl::StatusCode::kUnavailable) {
-        for (std::size_t i = 0; i < rows.size(); ++i) fail(i, result.status());
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            fail(i, result.status());
         return;
     }
     // Something in the batch was refused by the database: store the messages one by one so

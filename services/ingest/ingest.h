@@ -49,7 +49,7 @@ storage::MessageRow BuildMessageRow(const smtp::SessionInfo& session, const smtp
                                     std::uint32_t today);
 
 class Ingest final : public smtp::Delegate {
-public:
+  public:
     // `domains` and `codec` must outlive this object.
     Ingest(const config::IngestConfig& config, std::string db_url, DomainDirectory* domains,
            const envelope::Codec* codec);
@@ -67,7 +67,7 @@ public:
 
     const IngestCounters& counters() const { return counters_; }
 
-private:
+  private:
     struct Job {
         smtp::SessionInfo session;
         smtp::Envelope envelope;

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <optional>
-
 #include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"

@@ -14,14 +14,14 @@
 #include <thread>
 
 #include "services/api/server.h"
+#include "services/common/log.h"
+#include "services/common/strings.h"
+#include "services/config/config.h"
 #include "services/envelope/codec.h"
 #include "services/ingest/domain_directory.h"
 #include "services/ingest/ingest.h"
 #include "services/smtp/server.h"
 #include "services/smtp/tls.h"
-#include "services/common/log.h"
-#include "services/common/strings.h"
-#include "services/config/config.h"
 #include "storage/database.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
@@ -54,7 +54,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectWithRetry(const std::st
 
 // Hourly: creates the coming months' partitions and drops those past retention.
 class Maintenance {
-public:
+  public:
     Maintenance(std::string url, config::RetentionConfig retention)
         : url_(std::move(url)), retention_(retention), thread_([this] { Run(); }) {}
     ~Maintenance() {
@@ -66,7 +66,7 @@ public:
         thread_.join();
     }
 
-private:
+  private:
     void Run() {
         std::unique_lock lock(mu_);
         while (!stop_) {
@@ -83,7 +83,8 @@ private:
                 if (!dropped.ok()) {
                     log::Error("maintenance.retention").Kv("error", std::string(dropped.status().message()));
                 } else {
-                    for (const auto& table : dropped->dropped) log::Info("maintenance.dropped").Kv("partition", table);
+                    for (const auto& table : dropped->dropped)
+                        log::Info("maintenance.dropped").Kv("partition", table);
                 }
             } else {
                 log::Warn("maintenance.connect").Kv("error", std::string(conn.status().message()));
@@ -208,8 +209,8 @@ int Main(int argc, char** argv) {
         smtp_options.tls_certificate = dir + "/certificate.pem";
         smtp_options.tls_key = dir + "/key.pem";
         std::filesystem::create_directories(dir, ec);
-        if (absl::Status s = smtp::EnsureSelfSigned(smtp_options.tls_certificate, smtp_options.tls_key,
-                                                    cfg->smtp.hostname);
+        if (absl::Status s =
+                smtp::EnsureSelfSigned(smtp_options.tls_certificate, smtp_options.tls_key, cfg->smtp.hostname);
             !s.ok()) {
             log::Error("startup.failed").Kv("error", std::string(s.message()));
             return 1;
@@ -261,4 +262,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace rebound
 
-int main(int argc, char** argv) { return rebound::Main(argc, argv); }
+int main(int argc, char** argv) {
+    return rebound::Main(argc, argv);
+}

@@ -1,7 +1,8 @@
 #include "services/common/json.h"
-#include "services/common/strings.h"
 
 #include <gtest/gtest.h>
+
+#include "services/common/strings.h"
 
 namespace rebound::common {
 namespace {

@@ -17,14 +17,18 @@ const char* GetFake(const char* name) {
     auto it = FakeEnv().find(name);
     return it == FakeEnv().end() ? nullptr : it->second.c_str();
 }
-Environment Env() { return Environment{&GetFake}; }
+Environment Env() {
+    return Environment{&GetFake};
+}
 
 class ConfigTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { FakeEnv().clear(); }
 };
 
-std::string MessageOf(const absl::StatusOr<Config>& c) { return std::string(c.status().message()); }
+std::string MessageOf(const absl::StatusOr<Config>& c) {
+    return std::string(c.status().message());
+}
 
 TEST_F(ConfigTest, DefaultsAreValid) {
     auto c = Load("", Env());
@@ -119,7 +123,8 @@ TEST_F(ConfigTest, MissingFileIsNotFound) {
 }
 
 TEST_F(ConfigTest, ShippedExampleConfigurationsLoad) {
-    for (const char* path : {REBOUND_SOURCE_DIR "/deploy/rebound.local.toml", REBOUND_SOURCE_DIR "/deploy/rebound.example.toml"}) {
+    for (const char* path :
+         {REBOUND_SOURCE_DIR "/deploy/rebound.local.toml", REBOUND_SOURCE_DIR "/deploy/rebound.example.toml"}) {
         auto c = Load(path, Env());
         EXPECT_TRUE(c.ok()) << path << ": " << c.status();
     }

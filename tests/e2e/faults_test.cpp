@@ -7,10 +7,9 @@
 #include <atomic>
 #include <ctime>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "services/envelope/codec.h"
 #include "tests/support/pg_test.h"
@@ -32,10 +31,12 @@ std::string TempDir() {
     return dir != nullptr ? dir : "/tmp";
 }
 
-int RunTool(const std::string& command) { return std::system(command.c_str()); }
+int RunTool(const std::string& command) {
+    return std::system(command.c_str());
+}
 
 class FaultsTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = TempDir();
         port_ = 56000 + ::getpid() % 1000;
@@ -47,9 +48,10 @@ protected:
         pqxx::connection conn(url_);
         pqxx::work tx(conn);
         account_ = tx.exec1("INSERT INTO accounts (name) VALUES ('acme') RETURNING id")[0].as<std::int64_t>();
-        tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'acme.test', "
-                       "'feedback.acme.test')",
-                       account_);
+        tx.exec_params(
+            "INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'acme.test', "
+            "'feedback.acme.test')",
+            account_);
         tx.commit();
         StopDaemon(SIGTERM);
         StartDaemon();
@@ -70,11 +72,11 @@ protected:
     void StartDaemon() {
         daemon_ = std::make_unique<ChildProcess>();
         ASSERT_TRUE(daemon_->Start({REBOUNDD_PATH}, {{"REBOUND_DATABASE_URL", url_},
-                                                    {"REBOUND_DATA_DIR", dir_ + "/data"},
-                                                    {"REBOUND_GRPC_LISTEN", "127.0.0.1:0"},
-                                                    {"REBOUND_SMTP_LISTEN", "127.0.0.1:0"},
-                                                    {"REBOUND_INGEST_DOMAIN_REFRESH_SECONDS", "1"},
-                                                    {"REBOUND_MASTER_KEY", kMasterKey}}));
+                                                     {"REBOUND_DATA_DIR", dir_ + "/data"},
+                                                     {"REBOUND_GRPC_LISTEN", "127.0.0.1:0"},
+                                                     {"REBOUND_SMTP_LISTEN", "127.0.0.1:0"},
+                                                     {"REBOUND_INGEST_DOMAIN_REFRESH_SECONDS", "1"},
+                                                     {"REBOUND_MASTER_KEY", kMasterKey}}));
         auto line = daemon_->WaitForLine("event=smtp.listening", 30s);
         ASSERT_TRUE(line.has_value()) << daemon_->output();
         smtp_port_ = std::stoi(testing::LogField(*line, "port"));
@@ -119,15 +121,16 @@ protected:
                 }
             });
         }
-        for (auto& t : threads) t.join();
+        for (auto& t : threads)
+            t.join();
     }
 
     std::set<std::string> StoredTags() {
         std::set<std::string> tags;
         pqxx::connection conn(url_);
         pqxx::nontransaction tx(conn);
-        for (const auto& row : tx.exec(
-                 "SELECT substring(convert_from(content, 'UTF8') from 'Subject: (tag-[0-9]+-[0-9]+)') FROM raw_messages")) {
+        for (const auto& row : tx.exec("SELECT substring(convert_from(content, 'UTF8') from 'Subject: "
+                                       "(tag-[0-9]+-[0-9]+)') FROM raw_messages")) {
             if (!row[0].is_null()) tags.insert(row[0].as<std::string>());
         }
         return tags;
@@ -156,7 +159,8 @@ TEST_F(FaultsTest, KillDashNineLosesNoAcknowledgedMessage) {
 
     StartDaemon();  // restarts cleanly on the same database
     const std::set<std::string> stored = StoredTags();
-    for (const auto& tag : acked) EXPECT_TRUE(stored.count(tag)) << tag << " got 250 but is not stored";
+    for (const auto& tag : acked)
+        EXPECT_TRUE(stored.count(tag)) << tag << " got 250 but is not stored";
     // Nothing half-written: every stored message has its event.
     pqxx::connection conn(url_);
     pqxx::nontransaction tx(conn);
@@ -182,7 +186,8 @@ TEST_F(FaultsTest, DatabaseDownGives451AndLosesNothing) {
 
     EXPECT_GT(failures_while_down, 0) << "clients got 4xx while the database was down";
     const std::set<std::string> stored = StoredTags();
-    for (const auto& tag : acked) EXPECT_TRUE(stored.count(tag)) << tag << " got 250 but is not stored";
+    for (const auto& tag : acked)
+        EXPECT_TRUE(stored.count(tag)) << tag << " got 250 but is not stored";
     EXPECT_TRUE(daemon_->WaitForLine("event=ingest.failed", 5s).has_value()) << "the failure was logged";
     // It recovered: messages were acknowledged after the database came back.
     pqxx::connection conn(url_);

@@ -27,7 +27,7 @@ std::string TempDir() {
 }
 
 class RebounddTest : public testing::PgTest {
-protected:
+  protected:
     std::map<std::string, std::string> Env() {
         return {{"REBOUND_DATABASE_URL", db().url()},
                 {"REBOUND_DATA_DIR", data_dir_},
@@ -97,7 +97,8 @@ TEST_F(RebounddTest, ServesGrpcAndStopsCleanlyOnSigterm) {
         std::vector<grpc::Slice> slices;
         ASSERT_TRUE(response.Dump(&slices).ok());
         std::string bytes;
-        for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+        for (auto& s : slices)
+            bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
         EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "status: SERVING";
     }
 
@@ -130,26 +131,29 @@ TEST_F(RebounddTest, TokenCommandsFindTheAccountOfTheDomain) {
     {
         auto conn = db().Connect();
         pqxx::work tx(*conn);
-        account = tx.exec1("INSERT INTO accounts (name, envelope_key_id, envelope_retired_key_ids) "
-                           "VALUES ('cli', 3, '{1}') RETURNING id")[0]
+        account = tx.exec1(
+                        "INSERT INTO accounts (name, envelope_key_id, envelope_retired_key_ids) "
+                        "VALUES ('cli', 3, '{1}') RETURNING id")[0]
                       .as<std::int64_t>();
-        tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'cli.test', "
-                       "'feedback.cli.test')",
-                       account);
+        tx.exec_params(
+            "INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'cli.test', "
+            "'feedback.cli.test')",
+            account);
         tx.commit();
     }
     ChildProcess enc;
-    ASSERT_TRUE(enc.Start({"/bin/sh", "-c",
-                           std::string(REBOUND_CLI_PATH) +
-                               " token encode --mailing 5 --recipient 6 --domain Feedback.Cli.Test 1>&2"},
-                          Env()));
+    ASSERT_TRUE(enc.Start(
+        {"/bin/sh", "-c",
+         std::string(REBOUND_CLI_PATH) + " token encode --mailing 5 --recipient 6 --domain Feedback.Cli.Test 1>&2"},
+        Env()));
     ASSERT_EQ(enc.Wait(30s), 0) << enc.output();
     auto line = enc.WaitForLine("@feedback.cli.test", 1s);
     ASSERT_TRUE(line.has_value()) << enc.output();
     const std::string address = *line;
 
     ChildProcess dec;
-    ASSERT_TRUE(dec.Start({"/bin/sh", "-c", std::string(REBOUND_CLI_PATH) + " token decode " + address + " 1>&2"}, Env()));
+    ASSERT_TRUE(
+        dec.Start({"/bin/sh", "-c", std::string(REBOUND_CLI_PATH) + " token decode " + address + " 1>&2"}, Env()));
     ASSERT_EQ(dec.Wait(30s), 0) << dec.output();
     EXPECT_NE(dec.output().find("\"account\":" + std::to_string(account)), std::string::npos) << dec.output();
     EXPECT_NE(dec.output().find("\"key_id\":3"), std::string::npos) << "minted with the current key: " << dec.output();

@@ -3,8 +3,6 @@
 // stored gets 451 and leaves nothing behind.
 
 #include "services/ingest/ingest.h"
-#include "services/ingest/reprocess.h"
-#include "storage/database.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +10,9 @@
 #include <thread>
 
 #include "services/bounce/parser.h"
+#include "services/ingest/reprocess.h"
 #include "services/smtp/server.h"
+#include "storage/database.h"
 #include "tests/support/pg_test.h"
 #include "tests/support/smtp_client.h"
 
@@ -24,15 +24,21 @@ using testing::SmtpReply;
 
 const std::string kMasterKey(64, '7');
 
-std::uint32_t Today() { return static_cast<std::uint32_t>(std::time(nullptr) / 86400); }
+std::uint32_t Today() {
+    return static_cast<std::uint32_t>(std::time(nullptr) / 86400);
+}
 
 // An RFC 3464 report about `recipient`, with the original's headers attached.
 std::string Dsn(const std::string& recipient, const std::string& status = "5.1.1",
                 const std::string& original_return_path = "sender@example.org", const std::string& tag = "1") {
     return "From: MAILER-DAEMON@mx.example.net\n"
            "To: bounces@feedback.acme.test\n"
-           "Subject: Undelivered Mail Returned to Sender " + tag + "\n"
-           "Message-ID: <dsn-" + tag + "@mx.example.net>\n"
+           "Subject: Undelivered Mail Returned to Sender " +
+           tag +
+           "\n"
+           "Message-ID: <dsn-" +
+           tag +
+           "@mx.example.net>\n"
            "MIME-Version: 1.0\n"
            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"BOUND\"\n"
            "\n"
@@ -46,25 +52,37 @@ std::string Dsn(const std::string& recipient, const std::string& status = "5.1.1
            "\n"
            "Reporting-MTA: dns; mx.example.net\n"
            "\n"
-           "Final-Recipient: rfc822; " + recipient + "\n"
+           "Final-Recipient: rfc822; " +
+           recipient +
+           "\n"
            "Action: failed\n"
-           "Status: " + status + "\n"
-           "Diagnostic-Code: smtp; 550 " + status + " <" + recipient + ">: Recipient address rejected: User unknown\n"
+           "Status: " +
+           status +
+           "\n"
+           "Diagnostic-Code: smtp; 550 " +
+           status + " <" + recipient +
+           ">: Recipient address rejected: User unknown\n"
            "\n"
            "--BOUND\n"
            "Content-Type: text/rfc822-headers\n"
            "\n"
-           "Return-Path: <" + original_return_path + ">\n"
+           "Return-Path: <" +
+           original_return_path +
+           ">\n"
            "From: news@acme.test\n"
-           "To: " + recipient + "\n"
+           "To: " +
+           recipient +
+           "\n"
            "Subject: Our news\n"
-           "Message-ID: <orig-" + tag + "@acme.test>\n"
+           "Message-ID: <orig-" +
+           tag +
+           "@acme.test>\n"
            "\n"
            "--BOUND--\n";
 }
 
 class IngestTest : public testing::PgTest {
-protected:
+  protected:
     void SetUp() override {
         PgTest::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
@@ -73,13 +91,16 @@ protected:
             pqxx::work tx(*conn);
             tx.exec("TRUNCATE bounce_events, raw_messages, message_digests, sender_domains, accounts CASCADE");
             account_id_ = tx.exec1("INSERT INTO accounts (name) VALUES ('acme') RETURNING id")[0].as<std::int64_t>();
-            other_account_ = tx.exec1("INSERT INTO accounts (name) VALUES ('other') RETURNING id")[0].as<std::int64_t>();
-            tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'acme.test', "
-                           "'feedback.acme.test')",
-                           account_id_);
-            tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'other.test', "
-                           "'feedback.other.test')",
-                           other_account_);
+            other_account_ =
+                tx.exec1("INSERT INTO accounts (name) VALUES ('other') RETURNING id")[0].as<std::int64_t>();
+            tx.exec_params(
+                "INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'acme.test', "
+                "'feedback.acme.test')",
+                account_id_);
+            tx.exec_params(
+                "INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, 'other.test', "
+                "'feedback.other.test')",
+                other_account_);
             tx.commit();
         }
         auto codec = envelope::Codec::Create(kMasterKey, "", 60);
@@ -208,7 +229,8 @@ TEST_F(IngestTest, RecipientsAreCheckedAtRcptTime) {
 
     // Case changed by a relay on the way: still the same token and domain.
     std::string upper = Address(9, 9);
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : upper)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     EXPECT_EQ(client.Command("RCPT TO:<" + upper + ">").code, 250);
 
     EXPECT_EQ(client.Command("RCPT TO:<postmaster@feedback.acme.test>").code, 250);
@@ -256,8 +278,9 @@ TEST_F(IngestTest, ConcurrentSessionsShareTransactions) {
             if (!client.Connect("127.0.0.1", port_)) return;
             for (int i = 0; i < kPerSession; ++i) {
                 const std::string tag = std::to_string(s) + "-" + std::to_string(i);
-                if (client.Send("", {Address(500, static_cast<std::uint64_t>(s * 1000 + i))},
-                                Dsn("user" + tag + "@example.com", "5.1.1", "x@example.org", tag))
+                if (client
+                        .Send("", {Address(500, static_cast<std::uint64_t>(s * 1000 + i))},
+                              Dsn("user" + tag + "@example.com", "5.1.1", "x@example.org", tag))
                         .code == 250) {
                     ok.fetch_add(1);
                 }
@@ -265,7 +288,8 @@ TEST_F(IngestTest, ConcurrentSessionsShareTransactions) {
             client.Command("QUIT");
         });
     }
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     EXPECT_EQ(ok.load(), kSessions * kPerSession);
     EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), kSessions * kPerSession);
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 500"), kSessions * kPerSession);

@@ -37,7 +37,8 @@ TEST(ParseMigrationsTest, BuiltinMigrationsAreValidAndStartAtOne) {
     ASSERT_FALSE(builtin->empty());
     EXPECT_EQ(builtin->front().version, 1);
     for (std::size_t i = 0; i < builtin->size(); ++i) {
-        EXPECT_EQ((*builtin)[i].version, static_cast<std::int64_t>(i + 1)) << "migrations must be numbered without gaps";
+        EXPECT_EQ((*builtin)[i].version, static_cast<std::int64_t>(i + 1))
+            << "migrations must be numbered without gaps";
     }
 }
 

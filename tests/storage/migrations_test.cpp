@@ -1,12 +1,13 @@
 // The migration runner against a real PostgreSQL: fresh database, re-run, tampered
 // checksum, concurrent runners, a failing migration.
 
+#include "storage/migrations.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
 
 #include "storage/database.h"
-#include "storage/migrations.h"
 #include "tests/support/pg_test.h"
 
 namespace rebound::storage {
@@ -15,7 +16,7 @@ namespace {
 using testing::TestDatabase;
 
 class MigrationsTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         std::string error;
         db_ = TestDatabase::Create(/*migrate=*/false, &error);
@@ -62,8 +63,8 @@ TEST_F(MigrationsTest, FreshDatabaseGetsTheWholeBuiltinSchema) {
     EXPECT_EQ(report->schema_version, builtin->back().version);
     EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), static_cast<std::int64_t>(builtin->size()));
     // The core tables exist and the partitioned tables have partitions for now.
-    for (const char* table : {"accounts", "api_keys", "sender_domains", "raw_messages", "bounce_events",
-                              "suppressions", "suppression_history", "message_digests"}) {
+    for (const char* table : {"accounts", "api_keys", "sender_domains", "raw_messages", "bounce_events", "suppressions",
+                              "suppression_history", "message_digests"}) {
         EXPECT_EQ(Count(std::string("SELECT count(*) FROM pg_class WHERE relname = '") + table + "'"), 1) << table;
     }
     EXPECT_GE(Count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'bounce_events'::regclass"), 3);
@@ -154,7 +155,8 @@ TEST_F(MigrationsTest, ConcurrentRunnersApplyEachMigrationOnce) {
             results[i] = Migrate(**conn, *slow);
         });
     }
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     std::size_t applied = 0;
     for (const auto& r : results) {
         ASSERT_TRUE(r.ok()) << r.status();

@@ -34,7 +34,9 @@ std::string AdminUrl() {
     return REBOUND_TEST_PG_DEFAULT_URL;
 }
 
-std::string SourceDir() { return REBOUND_SOURCE_DIR; }
+std::string SourceDir() {
+    return REBOUND_SOURCE_DIR;
+}
 
 std::unique_ptr<TestDatabase> TestDatabase::Create(bool migrate, std::string* error) {
     static std::atomic<int> counter{0};
@@ -79,7 +81,9 @@ TestDatabase::~TestDatabase() {
     }
 }
 
-std::unique_ptr<pqxx::connection> TestDatabase::Connect() const { return std::make_unique<pqxx::connection>(url_); }
+std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
+    return std::make_unique<pqxx::connection>(url_);
+}
 
 std::unique_ptr<TestDatabase> PgTest::database_;
 std::string PgTest::error_;
@@ -89,7 +93,9 @@ void PgTest::SetUpTestSuite() {
     database_ = TestDatabase::Create(/*migrate=*/true, &error_);
 }
 
-void PgTest::TearDownTestSuite() { database_.reset(); }
+void PgTest::TearDownTestSuite() {
+    database_.reset();
+}
 
 void PgTest::SetUp() {
     if (database_ != nullptr) return;

@@ -6,16 +6,16 @@
 // database), else the build directory's own test cluster. When it cannot be reached the
 // suite is skipped with a message — except under CI=true, where that is a failure.
 
-#include <memory>
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <memory>
 #include <pqxx/pqxx>
+#include <string>
 
 namespace rebound::testing {
 
 class TestDatabase {
-public:
+  public:
     // Creates an empty database with a unique name; `migrate` applies the built-in migrations.
     static std::unique_ptr<TestDatabase> Create(bool migrate, std::string* error);
     ~TestDatabase();
@@ -26,7 +26,7 @@ public:
     const std::string& name() const { return name_; }
     std::unique_ptr<pqxx::connection> Connect() const;
 
-private:
+  private:
     TestDatabase(std::string admin_url, std::string name, std::string url)
         : admin_url_(std::move(admin_url)), name_(std::move(name)), url_(std::move(url)) {}
     std::string admin_url_;
@@ -42,15 +42,15 @@ std::string SourceDir();
 
 // Base fixture: one migrated database for the whole suite, reachable as db().
 class PgTest : public ::testing::Test {
-public:
+  public:
     static void SetUpTestSuite();
     static void TearDownTestSuite();
 
-protected:
+  protected:
     void SetUp() override;
     static TestDatabase& db() { return *database_; }
 
-private:
+  private:
     static std::unique_ptr<TestDatabase> database_;
     static std::string error_;
 };

@@ -35,15 +35,19 @@ bool ChildProcess::Start(const std::vector<std::string>& argv, const std::map<st
         const char* eq = std::strchr(*e, '=');
         if (eq != nullptr) merged[std::string(*e, static_cast<std::size_t>(eq - *e))] = eq + 1;
     }
-    for (const auto& [k, v] : env) merged[k] = v;
+    for (const auto& [k, v] : env)
+        merged[k] = v;
     std::vector<std::string> env_strings;
-    for (const auto& [k, v] : merged) env_strings.push_back(k + "=" + v);
+    for (const auto& [k, v] : merged)
+        env_strings.push_back(k + "=" + v);
     std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
+    for (auto& s : env_strings)
+        envp.push_back(s.data());
     envp.push_back(nullptr);
     std::vector<std::string> args = argv;
     std::vector<char*> argp;
-    for (auto& s : args) argp.push_back(s.data());
+    for (auto& s : args)
+        argp.push_back(s.data());
     argp.push_back(nullptr);
 
     posix_spawn_file_actions_t actions;
@@ -92,7 +96,8 @@ std::optional<std::string> ChildProcess::WaitForLine(const std::string& needle, 
             consumed_ = nl + 1;
             if (line.find(needle) != std::string::npos) return line;
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return std::nullopt;
         if (!ReadMore(left) && exit_status_) return std::nullopt;
     }

@@ -13,7 +13,7 @@
 namespace rebound::testing {
 
 class ChildProcess {
-public:
+  public:
     ChildProcess() = default;
     ~ChildProcess();  // SIGKILLs and reaps a child still running
     ChildProcess(const ChildProcess&) = delete;
@@ -34,7 +34,7 @@ public:
     std::optional<int> Wait(std::chrono::milliseconds timeout);
     pid_t pid() const { return pid_; }
 
-private:
+  private:
     bool ReadMore(std::chrono::milliseconds timeout);
     pid_t pid_ = -1;
     int stderr_fd_ = -1;

@@ -12,7 +12,9 @@
 
 namespace rebound::testing {
 
-SmtpClient::~SmtpClient() { Close(); }
+SmtpClient::~SmtpClient() {
+    Close();
+}
 
 bool SmtpClient::Connect(const std::string& host, int port) {
     Close();
@@ -62,7 +64,8 @@ SmtpReply SmtpClient::Read(std::chrono::milliseconds timeout) {
                 return reply;
             }
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (fd_ < 0 || left.count() <= 0) return SmtpReply{};
         pollfd pfd{fd_, POLLIN, 0};
         if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return SmtpReply{};

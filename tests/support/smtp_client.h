@@ -8,12 +8,12 @@
 namespace rebound::testing {
 
 struct SmtpReply {
-    int code = 0;        // 0 when the connection closed or timed out
-    std::string text;    // all lines joined by '\n', codes stripped
+    int code = 0;      // 0 when the connection closed or timed out
+    std::string text;  // all lines joined by '\n', codes stripped
 };
 
 class SmtpClient {
-public:
+  public:
     SmtpClient() = default;
     ~SmtpClient();
     SmtpClient(const SmtpClient&) = delete;
@@ -31,7 +31,7 @@ public:
     // dot (or the first failing reply). `message` may use LF or CRLF line ends.
     SmtpReply Send(const std::string& mail_from, const std::vector<std::string>& rcpts, const std::string& message);
 
-private:
+  private:
     int fd_ = -1;
     std::string buffer_;
     bool greeted_ = false;
