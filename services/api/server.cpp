@@ -21,7 +21,10 @@ namespace rebound::api {
 grpc::Status ToGrpc(const absl::Status& status, std::string_view method) {
     if (status.ok()) return grpc::Status::OK;
     static std::atomic<std::uint64_t> next_id{1};
-    const auto code = static_cast<grpc::StatusCode>(status.code());
+    const std::string_view message(status.message().data(), status.message().size());
+    // Messages from the database (they name a SQLSTATE) are for the log, never for a client.
+    const bool from_database = message.find("SQLSTATE") != std::string_view::npos;
+    auto code = static_cast<grpc::StatusCode>(status.code());
     switch (status.code()) {
         case absl::StatusCode::kInvalidArgument:
         case absl::StatusCode::kNotFound:
@@ -32,16 +35,18 @@ grpc::Status ToGrpc(const absl::Status& status, std::string_view method) {
         case absl::StatusCode::kOutOfRange:
         case absl::StatusCode::kResourceExhausted:
             // These messages are written for clients by the service code.
-            return grpc::Status(code, std::string(status.message()));
-        default: {
-            const std::uint64_t id = next_id.fetch_add(1);
-            log::Error("grpc.error").Kv("method", method).Kv("error_id", id).Kv("status", status.ToString());
-            const char* what = status.code() == absl::StatusCode::kUnavailable ? "service temporarily unavailable"
-                               : status.code() == absl::StatusCode::kDeadlineExceeded ? "deadline exceeded"
-                                                                                      : "internal error";
-            return grpc::Status(code, StrCat(what, " (error id ", id, ")"));
-        }
+            if (!from_database) return grpc::Status(code, std::string(message));
+            code = grpc::StatusCode::INTERNAL;  // a constraint the service code did not expect
+            break;
+        default:
+            break;
     }
+    const std::uint64_t id = next_id.fetch_add(1);
+    log::Error("grpc.error").Kv("method", method).Kv("error_id", id).Kv("status", status.ToString());
+    const char* what = code == grpc::StatusCode::UNAVAILABLE         ? "service temporarily unavailable"
+                       : code == grpc::StatusCode::DEADLINE_EXCEEDED ? "deadline exceeded"
+                                                                     : "internal error";
+    return grpc::Status(code, StrCat(what, " (error id ", id, ")"));
 }
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcConfig& config, Dependencies deps) {

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "rebound/v1/envelope.grpc.pb.h"
+#include "services/api/status.h"
 #include "tests/api/api_fixture.h"
 
 namespace rebound::api {
@@ -252,6 +253,20 @@ TEST_F(ApiTest, StreamingRejectsOverflowingRanges) {
     grpc::Status st = stream->Finish();
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(st.error_message().find("ranges"), std::string::npos) << st.error_message();
+}
+
+TEST(ToGrpcTest, DatabaseTextNeverReachesClients) {
+    const grpc::Status st = ToGrpc(
+        absl::FailedPreconditionError("api_key_insert: ERROR: insert or update violates foreign key (SQLSTATE 23503)"),
+        "CreateApiKey");
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INTERNAL);
+    EXPECT_EQ(st.error_message().find("SQLSTATE"), std::string::npos) << st.error_message();
+    EXPECT_EQ(st.error_message().find("api_key_insert"), std::string::npos) << st.error_message();
+    const grpc::Status unavailable = ToGrpc(absl::UnavailableError("connect: could not connect to server"), "X");
+    EXPECT_EQ(unavailable.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(unavailable.error_message().find("connect"), std::string::npos) << unavailable.error_message();
+    const grpc::Status mine = ToGrpc(absl::InvalidArgumentError("page_size: at most 1000"), "X");
+    EXPECT_EQ(mine.error_message(), "page_size: at most 1000");
 }
 
 }  // namespace
