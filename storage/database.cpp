@@ -1,5 +1,6 @@
 #include "storage/database.h"
 
+#include "absl/strings/cord.h"
 #include "services/common/strings.h"
 #include "storage/embedded_queries.h"
 
@@ -23,7 +24,30 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url
     }
 }
 
+namespace {
+
+constexpr char kDatabasePayload[] = "rebound.storage/database-error";
+
+absl::Status Mark(absl::Status status) {
+    status.SetPayload(kDatabasePayload, absl::Cord("1"));
+    return status;
+}
+
+absl::Status Classify(std::string_view what);
+
+}  // namespace
+
+bool IsDatabaseError(const absl::Status& status) {
+    return status.GetPayload(kDatabasePayload).has_value();
+}
+
 absl::Status StatusFromException(std::string_view what) {
+    return Mark(Classify(what));
+}
+
+namespace {
+
+absl::Status Classify(std::string_view what) {
     try {
         throw;
     } catch (const pqxx::broken_connection& e) {
@@ -48,5 +72,7 @@ absl::Status StatusFromException(std::string_view what) {
         return absl::InternalError(rebound::StrCat(what, ": ", e.what()));
     }
 }
+
+}  // namespace
 
 }  // namespace rebound::storage

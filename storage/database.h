@@ -27,6 +27,10 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url
 // `what` names the operation (usually the query's file name).
 absl::Status StatusFromException(std::string_view what);
 
+// True for a status made by StatusFromException: its message holds database text (SQL
+// errors, server messages), which belongs in logs and never in a reply to a client.
+bool IsDatabaseError(const absl::Status& status);
+
 // Runs `fn` (which may throw libpqxx exceptions) and returns its status.
 template <typename Fn>
 absl::Status Guard(std::string_view what, Fn&& fn) {

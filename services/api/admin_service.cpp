@@ -1,5 +1,6 @@
 #include "services/api/admin_service.h"
 
+#include "services/api/convert.h"
 #include "services/api/status.h"
 #include "services/common/log.h"
 #include "services/common/strings.h"
@@ -14,8 +15,8 @@ grpc::Status AdminServiceImpl::Reprocess(grpc::ServerContext* ctx, const v1::Rep
     if (!req->has_since() || !req->has_until()) {
         return ToGrpc(absl::InvalidArgumentError("since and until: both required"), method);
     }
-    const std::int64_t since = req->since().seconds() * 1000000 + req->since().nanos() / 1000;
-    const std::int64_t until = req->until().seconds() * 1000000 + req->until().nanos() / 1000;
+    const std::int64_t since = ToMicros(req->since());
+    const std::int64_t until = ToMicros(req->until());
     if (until <= since) return ToGrpc(absl::InvalidArgumentError("until: must be after since"), method);
     const std::uint32_t max = req->max_messages() == 0 ? 10000 : req->max_messages();
     if (max > 100000) return ToGrpc(absl::InvalidArgumentError("max_messages: at most 100000"), method);

@@ -4,6 +4,7 @@
 #include <map>
 #include <thread>
 
+#include "services/api/convert.h"
 #include "services/api/status.h"
 #include "services/common/strings.h"
 #include "storage/event_store.h"
@@ -21,21 +22,6 @@ const std::vector<std::string>& Dispositions() {
     static const std::vector<std::string> v = {"hard",       "soft",    "block",     "complaint",
                                                "auto_reply", "delayed", "delivered", "undetermined"};
     return v;
-}
-
-std::int64_t ToMicros(const google::protobuf::Timestamp& t) {
-    return t.seconds() * 1000000 + t.nanos() / 1000;
-}
-
-void FromMicros(std::int64_t us, google::protobuf::Timestamp* t) {
-    std::int64_t s = us / 1000000;
-    std::int64_t rem = us % 1000000;
-    if (rem < 0) {
-        rem += 1000000;
-        --s;
-    }
-    t->set_seconds(s);
-    t->set_nanos(static_cast<std::int32_t>(rem * 1000));
 }
 
 // "A.B" with two non-negative decimal integers.

@@ -15,6 +15,7 @@
 #include "services/api/system_service.h"
 #include "services/common/log.h"
 #include "services/common/strings.h"
+#include "storage/database.h"
 
 namespace rebound::api {
 
@@ -22,8 +23,8 @@ grpc::Status ToGrpc(const absl::Status& status, std::string_view method) {
     if (status.ok()) return grpc::Status::OK;
     static std::atomic<std::uint64_t> next_id{1};
     const std::string_view message(status.message().data(), status.message().size());
-    // Messages from the database (they name a SQLSTATE) are for the log, never for a client.
-    const bool from_database = message.find("SQLSTATE") != std::string_view::npos;
+    // Messages from the database are for the log, never for a client.
+    const bool from_database = storage::IsDatabaseError(status);
     auto code = static_cast<grpc::StatusCode>(status.code());
     switch (status.code()) {
         case absl::StatusCode::kInvalidArgument:

@@ -1,5 +1,6 @@
 #include "services/api/suppression_service.h"
 
+#include "services/api/convert.h"
 #include "services/api/status.h"
 #include "services/common/strings.h"
 #include "storage/suppression_store.h"
@@ -27,8 +28,7 @@ void Fill(const storage::SuppressionRow& r, v1::Suppression* out) {
     out->set_cause(r.cause);
     out->set_reason(r.reason);
     out->set_event_id(static_cast<std::uint64_t>(r.event_id));
-    out->mutable_created_at()->set_seconds(r.created_us / 1000000);
-    out->mutable_created_at()->set_nanos(static_cast<std::int32_t>(r.created_us % 1000000) * 1000);
+    FromMicros(r.created_us, out->mutable_created_at());
 }
 
 }  // namespace

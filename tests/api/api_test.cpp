@@ -8,16 +8,14 @@
 
 #include "rebound/v1/envelope.grpc.pb.h"
 #include "services/api/status.h"
+#include "services/envelope/day.h"
+#include "storage/database.h"
 #include "tests/api/api_fixture.h"
 
 namespace rebound::api {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::uint32_t Today() {
-    return static_cast<std::uint32_t>(std::time(nullptr) / 86400);
-}
 
 class ApiTest : public ApiFixture {
   protected:
@@ -225,7 +223,7 @@ TEST_F(ApiTest, StreamingCoversRangesAndIdsInOrder) {
     ASSERT_EQ(batch2.size(), 1u);
     const envelope::AccountKeys keys{id, 1, {}};
     auto recipient_of = [&](const std::string& address) {
-        auto d = codec_->DecodeLocalPart(address.substr(0, address.find('@')), keys, Today());
+        auto d = codec_->DecodeLocalPart(address.substr(0, address.find('@')), keys, envelope::Today());
         EXPECT_EQ(d.status, envelope::TokenStatus::kValid) << address;
         EXPECT_EQ(d.token.mailing_id, 77u);
         return d.token.recipient_id;
@@ -256,9 +254,14 @@ TEST_F(ApiTest, StreamingRejectsOverflowingRanges) {
 }
 
 TEST(ToGrpcTest, DatabaseTextNeverReachesClients) {
-    const grpc::Status st = ToGrpc(
-        absl::FailedPreconditionError("api_key_insert: ERROR: insert or update violates foreign key (SQLSTATE 23503)"),
-        "CreateApiKey");
+    absl::Status from_database;
+    try {
+        throw pqxx::foreign_key_violation("ERROR: insert or update violates foreign key", "INSERT ...", "23503");
+    } catch (...) {
+        from_database = storage::StatusFromException("api_key_insert");
+    }
+    ASSERT_EQ(from_database.code(), absl::StatusCode::kFailedPrecondition);
+    const grpc::Status st = ToGrpc(from_database, "CreateApiKey");
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INTERNAL);
     EXPECT_EQ(st.error_message().find("SQLSTATE"), std::string::npos) << st.error_message();
     EXPECT_EQ(st.error_message().find("api_key_insert"), std::string::npos) << st.error_message();

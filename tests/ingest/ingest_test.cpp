@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "services/bounce/parser.h"
+#include "services/envelope/day.h"
 #include "services/ingest/reprocess.h"
 #include "services/smtp/server.h"
 #include "storage/database.h"
@@ -23,10 +24,6 @@ using testing::SmtpClient;
 using testing::SmtpReply;
 
 const std::string kMasterKey(64, '7');
-
-std::uint32_t Today() {
-    return static_cast<std::uint32_t>(std::time(nullptr) / 86400);
-}
 
 // An RFC 3464 report about `recipient`, with the original's headers attached.
 std::string Dsn(const std::string& recipient, const std::string& status = "5.1.1",
@@ -131,7 +128,7 @@ class IngestTest : public testing::PgTest {
     std::string Address(std::uint64_t mailing, std::uint64_t recipient, std::int64_t account = 0,
                         const std::string& domain = "feedback.acme.test", std::uint32_t day = 0) {
         envelope::AccountKeys keys{static_cast<std::uint64_t>(account == 0 ? account_id_ : account), 1, {}};
-        auto local = codec_->EncodeLocalPart(keys, mailing, recipient, day == 0 ? Today() : day);
+        auto local = codec_->EncodeLocalPart(keys, mailing, recipient, day == 0 ? envelope::Today() : day);
         EXPECT_TRUE(local.ok()) << local.status();
         return *local + "@" + domain;
     }
@@ -239,7 +236,7 @@ TEST_F(IngestTest, RecipientsAreCheckedAtRcptTime) {
 }
 
 TEST_F(IngestTest, StaleButAuthenticTokensAreAcceptedAndFlagged) {
-    SmtpReply r = SendOne({Address(3, 4, 0, "feedback.acme.test", Today() - 100)}, Dsn("dave@example.com"));
+    SmtpReply r = SendOne({Address(3, 4, 0, "feedback.acme.test", envelope::Today() - 100)}, Dsn("dave@example.com"));
     ASSERT_EQ(r.code, 250) << r.text;
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE token_stale AND mailing_id = 3"), 1);
 }
