@@ -1,8 +1,11 @@
 #include "storage/message_store.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 #include <ctime>
 
+#include "services/common/json.h"
 #include "services/common/strings.h"
 #include "storage/database.h"
 
@@ -55,42 +58,101 @@ void InsertEvents(pqxx::work& tx, const std::string& received_at, std::int64_t r
 }  // namespace
 
 absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn, const std::vector<MessageRow>& batch) {
-    std::vector<StoredMessage> out;
-    out.reserve(batch.size());
-    std::string step = "ingest_store_raw";
-    try {
-        pqxx::work tx(conn, "ingest");
-        for (const MessageRow& m : batch) {
-            const pqxx::binarystring digest(m.digest.data(), m.digest.size());
-            // Recipients are joined by newline, which an SMTP address cannot contain.
-            std::string rcpts;
-            for (std::size_t i = 0; i < m.rcpt_to.size(); ++i)
-                StrAppend(&rcpts, i == 0 ? "" : "\n", m.rcpt_to[i]);
-            step = "ingest_store_raw";
-            pqxx::result stored_raw = tx.exec_prepared(
-                "ingest_store_raw", digest, static_cast<std::int64_t>(m.content.size()), m.mail_from, rcpts,
-                NullIfEmpty(m.client_address), NullIfEmpty(m.helo), m.parse_state, NullIfEmpty(m.parse_error),
-                NullIfEmpty(m.rules_version), pqxx::binarystring(m.content.data(), m.content.size()));
-            StoredMessage stored;
-            if (stored_raw.empty()) {
-                step = "ingest_duplicate_of";
-                stored.duplicate = true;
-                stored.raw_message_id = tx.exec_prepared1("ingest_duplicate_of", digest)[0].as<std::int64_t>();
-                out.push_back(stored);
-                continue;
-            }
-            stored.raw_message_id = stored_raw[0][0].as<std::int64_t>();
-            const std::string received_at = stored_raw[0][1].as<std::string>();
-            step = "ingest_insert_event";
-            InsertEvents(tx, received_at, stored.raw_message_id, m.events, &stored.events, &stored.suppressed);
-            out.push_back(stored);
+    // One call stores the batch: the messages and events as JSON, the raw bytes concatenated.
+    common::JsonWriter messages;
+    common::JsonWriter events;
+    std::string contents;
+    std::size_t total = 0;
+    std::size_t event_count = 0;
+    for (const MessageRow& m : batch)
+        total += m.content.size();
+    contents.reserve(total);
+    messages.BeginArray();
+    events.BeginArray();
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const MessageRow& m = batch[i];
+        std::string digest;
+        digest.reserve(64);
+        for (unsigned char c : m.digest) {
+            digest.push_back(kHex[c >> 4]);
+            digest.push_back(kHex[c & 15]);
         }
-        step = "commit";
-        tx.commit();
-        return out;
-    } catch (...) {
-        return StatusFromException(step);
+        // Recipients are joined by newline, which an SMTP address cannot contain.
+        std::string rcpts;
+        for (std::size_t r = 0; r < m.rcpt_to.size(); ++r)
+            StrAppend(&rcpts, r == 0 ? "" : "\n", m.rcpt_to[r]);
+        messages.BeginObject()
+            .Field("ord", static_cast<std::int64_t>(i))
+            .Field("sha256", digest)
+            .Field("content_offset", static_cast<std::int64_t>(contents.size()))
+            .Field("size_bytes", static_cast<std::int64_t>(m.content.size()))
+            .Field("mail_from", m.mail_from)
+            .Field("rcpt_to", rcpts)
+            .Field("client_address", NullIfEmpty(m.client_address))
+            .Field("helo", NullIfEmpty(m.helo))
+            .Field("parse_state", m.parse_state)
+            .Field("parse_error", NullIfEmpty(m.parse_error))
+            .Field("rules_version", NullIfEmpty(m.rules_version))
+            .EndObject();
+        contents.append(m.content);
+        for (const EventRow& e : m.events) {
+            events.BeginObject()
+                .Field("msg", static_cast<std::int64_t>(i))
+                .Field("n", static_cast<std::int64_t>(event_count++))
+                .Field("account_id", e.account_id);
+            if (e.sender_domain_id) events.Field("sender_domain_id", *e.sender_domain_id);
+            // uint64 platform ids are stored bit-for-bit in bigint.
+            if (e.mailing_id) events.Field("mailing_id", static_cast<std::int64_t>(*e.mailing_id));
+            if (e.recipient_id) events.Field("recipient_id", static_cast<std::int64_t>(*e.recipient_id));
+            events.Field("envelope_address", NullIfEmpty(e.envelope_address))
+                .Field("token_stale", e.token_stale)
+                .Field("token_issued_on", e.token_issued_on)
+                .Field("recipient", NullIfEmpty(e.recipient))
+                .Field("recipient_domain", NullIfEmpty(e.recipient_domain))
+                .Field("kind", e.kind)
+                .Field("status", NullIfEmpty(e.status));
+            if (e.reply_code) events.Field("reply_code", *e.reply_code);
+            events.Field("reason", e.reason)
+                .Field("hard_bounce", e.hard_bounce)
+                .Field("bounce_class", e.bounce_class)
+                .Field("disposition", e.disposition)
+                .Field("feedback_type", NullIfEmpty(e.feedback_type))
+                .Field("diagnostic", NullIfEmpty(e.diagnostic))
+                .Field("remote_mta", NullIfEmpty(e.remote_mta))
+                .Field("reporting_mta", NullIfEmpty(e.reporting_mta))
+                .Field("original_message_id", NullIfEmpty(e.original_message_id))
+                .Field("rule_id", NullIfEmpty(e.rule_id))
+                .Field("rules_version", NullIfEmpty(e.rules_version))
+                .EndObject();
+        }
     }
+    messages.EndArray();
+    events.EndArray();
+
+    std::vector<StoredMessage> out(batch.size());
+    std::vector<bool> seen(batch.size(), false);
+    absl::Status s = Guard("ingest_store_batch", [&] {
+        // One statement in autocommit: its own transaction, without BEGIN and COMMIT round
+        // trips. The result only arrives after the commit is flushed (synchronous_commit).
+        pqxx::nontransaction tx(conn, "ingest");
+        const pqxx::result rows = tx.exec_prepared("ingest_store_batch", messages.str(),
+                                                   pqxx::binarystring(contents.data(), contents.size()), events.str());
+        for (const auto& r : rows) {
+            const auto ord = r[0].as<std::size_t>();
+            if (ord >= out.size() || r[1].is_null()) throw std::runtime_error("ingest_store_batch: bad result row");
+            out[ord].raw_message_id = r[1].as<std::int64_t>();
+            out[ord].duplicate = r[2].as<bool>();
+            out[ord].events = r[3].as<int>();
+            out[ord].suppressed = r[4].as<int>();
+            seen[ord] = true;
+        }
+        if (std::find(seen.begin(), seen.end(), false) != seen.end()) {
+            throw std::runtime_error("ingest_store_batch: a message has no result");
+        }
+    });
+    if (!s.ok()) return s;
+    return out;
 }
 
 namespace {

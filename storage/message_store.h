@@ -51,7 +51,8 @@ struct StoredMessage {
     int suppressed = 0;  // recipients newly suppressed by these events
 };
 
-// Stores the batch in one transaction. Text fields must already be valid UTF-8 without NUL.
+// Stores the batch atomically with one statement (rebound_store_batch, autocommit): all or nothing.
+// Text fields must already be valid UTF-8 without NUL.
 absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn, const std::vector<MessageRow>& batch);
 
 // A stored raw message, read back for reprocessing.

@@ -4,7 +4,7 @@
 # discards) in the same run, with 1, 10 and 50 parallel sessions reusing connections.
 #
 #   bench/smtp/durable.sh [BUILD_DIR]          (default build/; needs `tools/build` first)
-#   BENCH_MESSAGES=20000 BENCH_SIZE=4096 bench/smtp/durable.sh
+#   BENCH_MESSAGES=20000 BENCH_SIZE=4096 BENCH_SESSIONS="1 10 50" bench/smtp/durable.sh
 #
 # Messages are smtp-source's own (unique Message-Id, BENCH_SIZE bytes of body), sent to a
 # valid envelope token. Loopback only; everything it starts is stopped at the end.
@@ -57,6 +57,16 @@ pids+=($!)
 sleep 0.3
 
 stored() { psql_ "SELECT count(*) FROM raw_messages"; }
+reboundd_pid=${pids[0]}
+# CPU seconds (user+system) used so far by reboundd, and by the cluster's postgres processes.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.3f", t / hz }' "$@" 2>/dev/null || echo 0; }
+pg_cpu() {
+  local pm files=()
+  pm=$(head -1 "$work/pg/data/postmaster.pid" 2>/dev/null || echo)
+  [[ -n $pm ]] || { echo 0; return; }
+  for p in $pm $(pgrep -P "$pm"); do files+=("/proc/$p/stat"); done
+  cpu_of "${files[@]}"
+}
 
 # rate TARGET_PORT SESSIONS COUNT -> messages per second
 rate() {
@@ -67,15 +77,19 @@ rate() {
   awk -v n="$count" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }'
 }
 
-printf "%-9s %14s %14s %8s %10s\n" sessions "reboundd/s" "smtp-sink/s" ratio "stored"
-for sessions in 1 10 50; do
+printf "%-9s %14s %14s %8s %10s %12s %12s\n" sessions "reboundd/s" "smtp-sink/s" ratio "stored" "reboundd-us" "postgres-us"
+for sessions in ${BENCH_SESSIONS:-1 10 50}; do
   count=$messages
   [[ $sessions -eq 1 ]] && count=$((messages / 4))
   before=$(stored)
+  cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
   r=$(rate "$smtp_port" "$sessions" "$count")
+  cpu_r1=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p1=$(pg_cpu)
   after=$(stored)
   s=$(rate "$sink_port" "$sessions" "$count")
-  printf "%-9s %14s %14s %7.0f%% %10s\n" "$sessions" "$r" "$s" "$(awk -v a="$r" -v b="$s" 'BEGIN { print 100 * a / b }')" \
-    "$((after - before))/$count"
+  us() { awk -v a="$1" -v b="$2" -v n="$count" 'BEGIN { printf "%.0f", 1e6 * (b - a) / n }'; }
+  printf "%-9s %14s %14s %7.0f%% %10s %12s %12s\n" "$sessions" "$r" "$s" "$(awk -v a="$r" -v b="$s" 'BEGIN { print 100 * a / b }')" \
+    "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1")" "$(us "$cpu_p0" "$cpu_p1")"
 done
 echo "message size: $size bytes of body + headers; PostgreSQL synchronous_commit=on (each 250 after fsync)"
+echo "reboundd-us, postgres-us: CPU time (user+system) per message used by reboundd and by the PostgreSQL cluster"

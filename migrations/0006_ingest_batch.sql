@@ -1,0 +1,178 @@
+-- Group commit in one round trip: rebound_store_batch stores a whole batch of accepted
+-- messages (raw bytes, deduplication claims, parsed events, suppressions) in one call, where
+-- the first version took two or more statements per message.
+
+-- Raw messages are compressed with LZ4 rather than the default pglz, which cost more CPU than
+-- the rest of storing a message. Existing partitions and the ones created later follow.
+ALTER TABLE raw_messages ALTER COLUMN content SET COMPRESSION lz4;
+
+-- Same policy as 0003; the events that can never suppress return before the policy lookup.
+CREATE OR REPLACE FUNCTION rebound_apply_suppression(
+    p_account bigint, p_event bigint, p_received timestamptz, p_recipient text, p_recipient_id bigint,
+    p_disposition text, p_bounce_class smallint, p_reason text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_threshold integer := 3;
+    v_window_days integer := 30;
+    v_complaints boolean := true;
+    v_soft_count integer;
+    v_cause text;
+    v_address text := lower(p_recipient);
+BEGIN
+    IF v_address IS NULL OR position('@' IN v_address) < 2 OR length(v_address) > 320 THEN
+        RETURN NULL;
+    END IF;
+    IF p_bounce_class NOT IN (10, 30) AND p_disposition NOT IN ('complaint', 'soft') THEN
+        RETURN NULL;
+    END IF;
+    SELECT soft_bounce_threshold, soft_bounce_window_days, suppress_complaints
+      INTO v_threshold, v_window_days, v_complaints
+      FROM suppression_policies WHERE account_id = p_account;
+    IF NOT FOUND THEN
+        v_threshold := 3; v_window_days := 30; v_complaints := true;
+    END IF;
+    IF p_bounce_class IN (10, 30) THEN
+        v_cause := 'hard_bounce';
+    ELSIF p_disposition = 'complaint' AND v_complaints THEN
+        v_cause := 'complaint';
+    ELSIF p_disposition = 'soft' THEN
+        SELECT count(*) INTO v_soft_count FROM bounce_events
+         WHERE account_id = p_account AND lower(recipient) = v_address AND disposition = 'soft'
+           AND received_at > p_received - make_interval(days => v_window_days) AND id <> p_event;
+        IF v_soft_count + 1 >= v_threshold THEN
+            v_cause := 'soft_bounce';
+        END IF;
+    END IF;
+    IF v_cause IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO suppressions (account_id, address, recipient_id, cause, reason, event_id)
+    VALUES (p_account, v_address, p_recipient_id, v_cause, coalesce(p_reason, ''), p_event)
+    ON CONFLICT (account_id, address) DO NOTHING;
+    IF FOUND THEN
+        INSERT INTO suppression_history (account_id, address, action, cause, reason, actor, event_id)
+        VALUES (p_account, v_address, 'add', v_cause, coalesce(p_reason, ''), 'policy', p_event);
+        RETURN v_cause;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+-- p_messages: JSON array of {ord, sha256 (hex), content_offset, size_bytes, mail_from,
+--   rcpt_to (newline-joined), client_address, helo, parse_state, parse_error, rules_version};
+-- p_contents: the raw messages concatenated, each at its content_offset;
+-- p_events: JSON array of events, each with `msg` (the ord of its message), `n` (its place in
+--   the order of storing) and the columns of bounce_events.
+-- Returns one row per message: its raw message id, whether it was a duplicate of a message
+-- stored before (then nothing was written for it), and how many events it stored and how
+-- many recipients they suppressed. A digest repeated inside the batch is stored once.
+-- The suppression policy runs event by event in id order, each call seeing the events
+-- before it, as when events were stored one statement at a time.
+CREATE FUNCTION rebound_store_batch(p_messages json, p_contents bytea, p_events json)
+RETURNS TABLE (out_ord integer, out_raw_message_id bigint, out_duplicate boolean, out_events integer,
+               out_suppressed integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_claimed_ords integer[];
+    v_claimed_ids bigint[];
+    v_event_ids bigint[];
+    v_event_raw_ids bigint[];
+    v_suppressed_raw bigint[] := '{}';
+    v_event record;
+BEGIN
+    WITH m AS (
+        SELECT * FROM json_to_recordset(p_messages) AS x(
+            ord integer, sha256 text, content_offset integer, size_bytes integer, mail_from text, rcpt_to text,
+            client_address inet, helo text, parse_state text, parse_error text, rules_version text)
+    ), first_of_digest AS (
+        SELECT DISTINCT ON (m.sha256) m.* FROM m ORDER BY m.sha256, m.ord
+    ), claim AS (
+        INSERT INTO message_digests AS d (sha256, raw_message_id, received_at)
+        SELECT decode(f.sha256, 'hex'), nextval('raw_messages_id_seq'), now()
+        FROM (SELECT * FROM first_of_digest ORDER BY ord) f
+        ON CONFLICT (sha256) DO NOTHING
+        RETURNING d.sha256, d.raw_message_id, d.received_at
+    ), claimed AS (
+        SELECT f.*, c.raw_message_id, c.received_at
+        FROM claim c JOIN first_of_digest f ON decode(f.sha256, 'hex') = c.sha256
+    ), raw AS (
+        INSERT INTO raw_messages (id, received_at, sha256, size_bytes, mail_from, rcpt_to, client_address, helo,
+                                  parse_state, parse_error, rules_version, content)
+        SELECT c.raw_message_id, c.received_at, decode(c.sha256, 'hex'), c.size_bytes, c.mail_from,
+               string_to_array(c.rcpt_to, E'\n'), c.client_address, c.helo, c.parse_state, c.parse_error,
+               c.rules_version, substring(p_contents FROM c.content_offset + 1 FOR c.size_bytes)
+        FROM claimed c
+    ), ev AS (
+        INSERT INTO bounce_events (
+            received_at, account_id, raw_message_id, sender_domain_id, mailing_id, recipient_id, envelope_address,
+            token_stale, token_issued_on, recipient, recipient_domain, kind, status, reply_code, reason, hard_bounce,
+            bounce_class, disposition, feedback_type, diagnostic, remote_mta, reporting_mta, original_message_id,
+            rule_id, rules_version)
+        SELECT c.received_at, e.account_id, c.raw_message_id, e.sender_domain_id, e.mailing_id, e.recipient_id,
+               e.envelope_address, e.token_stale, e.token_issued_on, e.recipient, e.recipient_domain, e.kind,
+               e.status, e.reply_code, e.reason, e.hard_bounce, e.bounce_class, e.disposition, e.feedback_type,
+               e.diagnostic, e.remote_mta, e.reporting_mta, e.original_message_id, e.rule_id, e.rules_version
+        FROM json_to_recordset(p_events) AS e(
+                 msg integer, account_id bigint, sender_domain_id bigint, mailing_id bigint, recipient_id bigint,
+                 envelope_address text, token_stale boolean, token_issued_on date, recipient text,
+                 recipient_domain text, kind text, status text, reply_code smallint, reason text,
+                 hard_bounce boolean, bounce_class smallint, disposition text, feedback_type text, diagnostic text,
+                 remote_mta text, reporting_mta text, original_message_id text, rule_id text, rules_version text,
+                 n bigint)
+             JOIN claimed c ON c.ord = e.msg
+        ORDER BY e.n
+        RETURNING id, raw_message_id
+    )
+    SELECT (SELECT array_agg(ord ORDER BY ord) FROM claimed),
+           (SELECT array_agg(raw_message_id ORDER BY ord) FROM claimed),
+           (SELECT array_agg(id ORDER BY id) FROM ev),
+           (SELECT array_agg(raw_message_id ORDER BY id) FROM ev)
+      INTO v_claimed_ords, v_claimed_ids, v_event_ids, v_event_raw_ids;
+
+    IF v_event_ids IS NOT NULL THEN
+        FOR v_event IN
+            SELECT b.id, b.raw_message_id, b.received_at, b.account_id, b.recipient, b.recipient_id, b.disposition,
+                   b.bounce_class, b.reason
+            FROM bounce_events b
+            WHERE b.id = ANY (v_event_ids) AND b.received_at = now()
+            ORDER BY b.id
+        LOOP
+            IF rebound_apply_suppression(v_event.account_id, v_event.id, v_event.received_at, v_event.recipient,
+                                         v_event.recipient_id, v_event.disposition, v_event.bounce_class,
+                                         v_event.reason) IS NOT NULL THEN
+                v_suppressed_raw := v_suppressed_raw || v_event.raw_message_id;
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- A new statement: its snapshot sees the digests that concurrent transactions committed
+    -- while this one waited on them, and the ones claimed above. Only the messages that were
+    -- not claimed look their digest up (one index probe each).
+    RETURN QUERY
+    WITH m AS (
+        SELECT * FROM json_to_recordset(p_messages) AS x(ord integer, sha256 text)
+    ), claimed AS (
+        SELECT * FROM unnest(v_claimed_ords, v_claimed_ids) AS c(ord, raw_message_id)
+    ), events AS (
+        SELECT e.raw_message_id, count(*)::integer AS n
+        FROM unnest(v_event_raw_ids) AS e(raw_message_id)
+        GROUP BY e.raw_message_id
+    ), suppressed AS (
+        SELECT s.raw_message_id, count(*)::integer AS n
+        FROM unnest(v_suppressed_raw) AS s(raw_message_id)
+        GROUP BY s.raw_message_id
+    )
+    SELECT m.ord,
+           CASE WHEN c.raw_message_id IS NOT NULL THEN c.raw_message_id
+                ELSE (SELECT d.raw_message_id FROM message_digests d WHERE d.sha256 = decode(m.sha256, 'hex'))
+           END,
+           c.raw_message_id IS NULL,
+           coalesce(ev.n, 0),
+           coalesce(su.n, 0)
+    FROM m
+    LEFT JOIN claimed c ON c.ord = m.ord
+    LEFT JOIN events ev ON ev.raw_message_id = c.raw_message_id
+    LEFT JOIN suppressed su ON su.raw_message_id = c.raw_message_id
+    ORDER BY m.ord;
+END;
+$$;

@@ -1,1 +1,0 @@
-SELECT raw_message_id FROM message_digests WHERE sha256 = $1

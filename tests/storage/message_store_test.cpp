@@ -1,0 +1,175 @@
+// StoreMessages: a whole group commit in one call (rebound_store_batch), with deduplication
+// inside the batch and against earlier batches, events per message, and the suppression
+// policy applied event by event in order.
+
+#include <gtest/gtest.h>
+
+#include "storage/database.h"
+#include "storage/message_store.h"
+#include "tests/support/pg_test.h"
+
+namespace rebound::storage {
+namespace {
+
+class MessageStoreTest : public testing::PgTest {
+  protected:
+    void SetUp() override {
+        PgTest::SetUp();
+        auto conn = db().Connect();
+        pqxx::work tx(*conn);
+        account_ = tx.exec1("INSERT INTO accounts (name) VALUES ('store') RETURNING id")[0].as<std::int64_t>();
+        tx.commit();
+        auto prepared = Connect(db().url());
+        ASSERT_TRUE(prepared.ok()) << prepared.status();
+        conn_ = std::move(*prepared);
+    }
+
+    MessageRow Message(unsigned char id, std::string content) const {
+        MessageRow m;
+        m.digest.fill(id);
+        m.digest[0] = static_cast<unsigned char>(account_);  // distinct per test
+        m.mail_from = "";
+        m.rcpt_to = {"a@feedback.store.test", "b@feedback.store.test"};
+        m.client_address = "127.0.0.1";
+        m.helo = "mx.test";
+        m.parse_state = "parsed";
+        m.rules_version = "test";
+        m.content = std::move(content);
+        return m;
+    }
+
+    EventRow Event(std::string recipient, std::string disposition, int bounce_class) const {
+        EventRow e;
+        e.account_id = account_;
+        e.mailing_id = 0xFFFFFFFFFFFFFFFFull;  // bit-for-bit in bigint
+        e.recipient_id = 7;
+        e.token_issued_on = "2026-11-01";
+        e.recipient = std::move(recipient);
+        e.recipient_domain = "example.org";
+        e.kind = "dsn";
+        e.status = "5.1.1";
+        e.reply_code = 550;
+        e.reason = disposition == "soft" ? "mailboxfull" : "userunknown";
+        e.hard_bounce = disposition == "hard";
+        e.bounce_class = bounce_class;
+        e.disposition = std::move(disposition);
+        e.diagnostic = "550 5.1.1 \"quoted\" \\ back\tslash, ünïcödé";
+        e.rule_id = "test.rule";
+        e.rules_version = "test";
+        return e;
+    }
+
+    std::int64_t Count(const std::string& sql) const {
+        pqxx::nontransaction tx(*conn_);
+        return tx.exec1(sql)[0].as<std::int64_t>();
+    }
+
+    std::int64_t account_ = 0;
+    std::unique_ptr<pqxx::connection> conn_;
+};
+
+TEST_F(MessageStoreTest, StoresABatchWithItsEventsAndReportsEachMessage) {
+    std::vector<MessageRow> batch;
+    batch.push_back(Message(1, std::string("first\0with NUL and \xff bytes", 26)));
+    batch.back().events.push_back(Event("x@example.org", "hard", 10));
+    batch.back().events.push_back(Event("y@example.org", "block", 50));
+    batch.push_back(Message(2, "second, no events"));
+    batch.back().parse_state = "empty";
+    batch.back().client_address.clear();  // unknown: NULL
+    auto stored = StoreMessages(*conn_, batch);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    ASSERT_EQ(stored->size(), 2u);
+    EXPECT_FALSE((*stored)[0].duplicate);
+    EXPECT_EQ((*stored)[0].events, 2);
+    EXPECT_EQ((*stored)[0].suppressed, 1) << "the hard bounce suppresses, the block does not";
+    EXPECT_EQ((*stored)[1].events, 0);
+    EXPECT_NE((*stored)[0].raw_message_id, (*stored)[1].raw_message_id);
+
+    pqxx::nontransaction tx(*conn_);
+    const pqxx::row raw =
+        tx.exec_params1("SELECT content, rcpt_to::text, client_address IS NULL, size_bytes FROM raw_messages WHERE id = $1",
+                        (*stored)[0].raw_message_id);
+    EXPECT_EQ(pqxx::binarystring(raw[0]).str(), batch[0].content) << "raw bytes kept exactly";
+    EXPECT_EQ(raw[1].as<std::string>(), "{a@feedback.store.test,b@feedback.store.test}");
+    EXPECT_FALSE(raw[2].as<bool>());
+    EXPECT_EQ(raw[3].as<int>(), 26);
+    EXPECT_EQ(pqxx::binarystring(tx.exec_params1("SELECT content FROM raw_messages WHERE id = $1",
+                                                 (*stored)[1].raw_message_id)[0])
+                  .str(),
+              "second, no events");
+    const pqxx::row ev = tx.exec_params1(
+        "SELECT mailing_id, diagnostic, reply_code, token_issued_on::text, disposition FROM bounce_events "
+        "WHERE raw_message_id = $1 ORDER BY id LIMIT 1",
+        (*stored)[0].raw_message_id);
+    EXPECT_EQ(ev[0].as<std::int64_t>(), -1);
+    EXPECT_EQ(ev[1].as<std::string>(), batch[0].events[0].diagnostic);
+    EXPECT_EQ(ev[2].as<int>(), 550);
+    EXPECT_EQ(ev[3].as<std::string>(), "2026-11-01");
+    EXPECT_EQ(ev[4].as<std::string>(), "hard") << "events keep their order";
+}
+
+TEST_F(MessageStoreTest, ADigestSeenBeforeOrTwiceInOneBatchIsStoredOnce) {
+    MessageRow m = Message(3, "retried");
+    m.events.push_back(Event("r@example.org", "hard", 10));
+    auto first = StoreMessages(*conn_, {m});
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_FALSE((*first)[0].duplicate);
+
+    // The retry, a new message, and the new message again in the same batch.
+    MessageRow other = Message(4, "new");
+    other.events.push_back(Event("s@example.org", "soft", 22));
+    auto second = StoreMessages(*conn_, {m, other, other});
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_TRUE((*second)[0].duplicate);
+    EXPECT_EQ((*second)[0].raw_message_id, (*first)[0].raw_message_id);
+    EXPECT_EQ((*second)[0].events, 0);
+    EXPECT_FALSE((*second)[1].duplicate);
+    EXPECT_EQ((*second)[1].events, 1);
+    EXPECT_TRUE((*second)[2].duplicate);
+    EXPECT_EQ((*second)[2].raw_message_id, (*second)[1].raw_message_id);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content IN ('retried', 'new')"), 2);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE recipient IN ('r@example.org', 's@example.org')"), 2);
+}
+
+TEST_F(MessageStoreTest, SoftBouncesInOneBatchCountTowardsTheThreshold) {
+    // Three soft bounces for one recipient arrive in the same group commit: the policy
+    // (3 within 30 days) suppresses the recipient once.
+    std::vector<MessageRow> batch;
+    for (unsigned char i = 10; i < 13; ++i) {
+        batch.push_back(Message(i, "soft " + std::to_string(i)));
+        batch.back().events.push_back(Event("Full@Example.org", "soft", 22));
+    }
+    auto stored = StoreMessages(*conn_, batch);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    int suppressed = 0;
+    for (const auto& s : *stored)
+        suppressed += s.suppressed;
+    EXPECT_EQ(suppressed, 1);
+    EXPECT_EQ(Count("SELECT count(*) FROM suppressions WHERE address = 'full@example.org' AND cause = 'soft_bounce'"),
+              1);
+    EXPECT_EQ(Count("SELECT count(*) FROM suppression_history WHERE address = 'full@example.org'"), 1);
+}
+
+TEST_F(MessageStoreTest, ARefusedEventRollsBackTheWholeBatch) {
+    MessageRow good = Message(20, "good");
+    MessageRow bad = Message(21, "bad");
+    bad.events.push_back(Event("z@example.org", "hard", 10));
+    bad.events.back().kind = "not-a-kind";  // violates the CHECK constraint
+    auto stored = StoreMessages(*conn_, {good, bad});
+    ASSERT_FALSE(stored.ok());
+    EXPECT_NE(stored.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content IN ('good', 'bad')"), 0)
+        << "nothing half-written";
+    auto retry = StoreMessages(*conn_, {good});
+    ASSERT_TRUE(retry.ok()) << retry.status();
+    EXPECT_FALSE((*retry)[0].duplicate) << "the rolled-back claim left no digest behind";
+}
+
+TEST_F(MessageStoreTest, AnEmptyBatchStoresNothing) {
+    auto stored = StoreMessages(*conn_, {});
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_TRUE(stored->empty());
+}
+
+}  // namespace
+}  // namespace rebound::storage
