@@ -10,6 +10,14 @@ std::vector<EmbeddedFile> Queries() {
     return embedded::QueryFiles();
 }
 
+std::string_view QueryText(std::string_view name) {
+    static const std::vector<EmbeddedFile> queries = Queries();
+    for (const EmbeddedFile& q : queries) {
+        if (q.name.size() == name.size() + 4 && q.name.substr(0, name.size()) == name) return q.content;
+    }
+    return {};
+}
+
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url) {
     try {
         auto conn = std::make_unique<pqxx::connection>(url);

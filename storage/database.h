@@ -18,6 +18,10 @@ namespace rebound::storage {
 // without ".sql" (e.g. "schema_version"), which is what logs and errors show.
 std::vector<EmbeddedFile> Queries();
 
+// The text of one query of storage/sql/, by name without ".sql"; empty when there is none.
+// For statements that are better planned with each call's values than prepared once.
+std::string_view QueryText(std::string_view name);
+
 // Opens a connection and prepares every query of storage/sql/ on it.
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url);
 
