@@ -6,15 +6,20 @@
 #   bench/smtp/durable.sh [BUILD_DIR]          (default build/; needs `tools/build` first)
 #   BENCH_MESSAGES=20000 BENCH_SIZE=4096 BENCH_SESSIONS="1 10 50" bench/smtp/durable.sh
 #
-# Messages are smtp-source's own (unique Message-Id, BENCH_SIZE bytes of body), sent to a
-# valid envelope token. Loopback only; everything it starts is stopped at the end.
+# Two loads, each against reboundd and against smtp-sink:
+#  - smtp-source's own messages (unique Message-Id, BENCH_SIZE bytes of body, not a bounce:
+#    stored raw, no event), all to one valid envelope token;
+#  - dsn_load's distinct DSNs of about BENCH_SIZE bytes, each to its own envelope token: parsed,
+#    stored with one event each and run through the suppression policy (a hard bounce).
+# Loopback only; everything it starts is stopped at the end.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-$top/build}
 messages=${BENCH_MESSAGES:-20000}
 size=${BENCH_SIZE:-4096}
 "$top/tools/install-deps" --bench
-[[ -x $build/services/reboundd/reboundd ]] || { echo "build first: tools/build $build" >&2; exit 1; }
+[[ -x $build/services/reboundd/reboundd && -x $build/bench/smtp/dsn_load ]] ||
+  { echo "build first: tools/build $build" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/rebound-bench-XXXXXX)
 pg_port=$((57000 + $$ % 1000))
@@ -57,6 +62,7 @@ pids+=($!)
 sleep 0.3
 
 stored() { psql_ "SELECT count(*) FROM raw_messages"; }
+events() { psql_ "SELECT count(*) FROM bounce_events"; }
 reboundd_pid=${pids[0]}
 # CPU seconds (user+system) used so far by reboundd, and by the cluster's postgres processes.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.3f", t / hz }' "$@" 2>/dev/null || echo 0; }
@@ -77,7 +83,12 @@ rate() {
   awk -v n="$count" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }'
 }
 
-printf "%-9s %14s %14s %8s %10s %12s %12s\n" sessions "reboundd/s" "smtp-sink/s" ratio "stored" "reboundd-us" "postgres-us"
+us() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.0f", 1e6 * (b - a) / n }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+header() { printf "%-9s %14s %14s %8s %12s %12s %12s\n" sessions "reboundd/s" "smtp-sink/s" ratio "$1" "reboundd-us" "postgres-us"; }
+
+echo "== smtp-source, its own $size-byte messages (stored raw; not bounces, so no events)"
+header stored
 for sessions in ${BENCH_SESSIONS:-1 10 50}; do
   count=$messages
   [[ $sessions -eq 1 ]] && count=$((messages / 4))
@@ -87,9 +98,25 @@ for sessions in ${BENCH_SESSIONS:-1 10 50}; do
   cpu_r1=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p1=$(pg_cpu)
   after=$(stored)
   s=$(rate "$sink_port" "$sessions" "$count")
-  us() { awk -v a="$1" -v b="$2" -v n="$count" 'BEGIN { printf "%.0f", 1e6 * (b - a) / n }'; }
-  printf "%-9s %14s %14s %7.0f%% %10s %12s %12s\n" "$sessions" "$r" "$s" "$(awk -v a="$r" -v b="$s" 'BEGIN { print 100 * a / b }')" \
-    "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1")" "$(us "$cpu_p0" "$cpu_p1")"
+  printf "%-9s %14s %14s %8s %12s %12s %12s\n" "$sessions" "$r" "$s" "$(pct "$r" "$s")" \
+    "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1" "$count")" "$(us "$cpu_p0" "$cpu_p1" "$count")"
 done
-echo "message size: $size bytes of body + headers; PostgreSQL synchronous_commit=on (each 250 after fsync)"
+
+echo "== dsn_load, distinct ~$size-byte DSNs, one envelope token each (parsed, 1 event + suppression each)"
+header events
+for sessions in ${BENCH_SESSIONS:-1 10 50}; do
+  count=$messages
+  [[ $sessions -eq 1 ]] && count=$((messages / 4))
+  before=$(events)
+  cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
+  r=$("$build/bench/smtp/dsn_load" --port "$smtp_port" --sessions "$sessions" --messages "$count" --size "$size" \
+      --account "$account" --master-key "$REBOUND_MASTER_KEY" --domain feedback.bench.test | awk '{ print $3 }')
+  cpu_r1=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p1=$(pg_cpu)
+  after=$(events)
+  s=$("$build/bench/smtp/dsn_load" --port "$sink_port" --sessions "$sessions" --messages "$count" --size "$size" |
+      awk '{ print $3 }')
+  printf "%-9s %14s %14s %8s %12s %12s %12s\n" "$sessions" "$r" "$s" "$(pct "$r" "$s")" \
+    "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1" "$count")" "$(us "$cpu_p0" "$cpu_p1" "$count")"
+done
+echo "PostgreSQL synchronous_commit=on: each 250 is sent after the commit is flushed"
 echo "reboundd-us, postgres-us: CPU time (user+system) per message used by reboundd and by the PostgreSQL cluster"

@@ -7,7 +7,7 @@ FROM event_rows
 WHERE account_id = $1
   AND ($2::bigint IS NULL OR mailing_id = $2)
   AND ($3::bigint IS NULL OR recipient_id = $3)
-  AND ($4::text IS NULL OR lower(recipient) = $4)
+  AND ($4::text IS NULL OR recipient_key = lower($4))
   AND ($5::bigint IS NULL OR received_at >= timestamptz 'epoch' + $5 * interval '1 microsecond')
   AND ($6::bigint IS NULL OR received_at < timestamptz 'epoch' + $6 * interval '1 microsecond')
   AND ($7::text IS NULL OR disposition = $7)
