@@ -471,6 +471,27 @@ void FillFromDiagnostic(Record& r) {
     if (!r.reply_code.empty()) r.diagnostic = DropRepeatedCodes(r.diagnostic, r.reply_code, r.status);
 }
 
+// The address of a DSN recipient field ("rfc822; user@host"). RFC 3464 takes the address as the
+// reporting MTA wrote it, so a local host name without a dot ("kijitora@mailhub0") is kept.
+std::string DsnAddress(std::string_view value) {
+    std::string address = FirstAddress(value);
+    if (!address.empty()) return address;
+    std::size_t semi = value.find(';');
+    std::string_view v = StripWhitespace(semi == std::string_view::npos ? value : value.substr(semi + 1));
+    if (!v.empty() && v.front() == '<' && v.back() == '>') v = StripWhitespace(v.substr(1, v.size() - 2));
+    std::size_t at = v.rfind('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 >= v.size() || v.size() > kMaxAddressBytes) return {};
+    std::string_view local = v.substr(0, at);
+    std::string_view domain = v.substr(at + 1);
+    if (!std::all_of(local.begin(), local.end(), IsAddressChar)) return {};
+    if (!IsAlnum(domain.front()) || !std::all_of(domain.begin(), domain.end(), [](char c) {
+            return IsAlnum(c) || c == '-' || c == '.';
+        })) {
+        return {};
+    }
+    return NormalizeAddress(v);
+}
+
 bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>& drafts) {
     std::vector<std::string_view> blocks = Blocks(body.substr(0, std::min(body.size(), kMaxSectionBytes)));
     Headers per_message;
@@ -487,7 +508,7 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
         Draft d;
         Record& r = d.record;
         r.kind = "dsn";
-        r.recipient = FirstAddress(h.Get("final-recipient"));
+        r.recipient = DsnAddress(h.Get("final-recipient"));
         r.original_recipient = FirstAddress(h.Get("original-recipient"));
         if (r.recipient.empty()) r.recipient = r.original_recipient;
         if (r.recipient.empty()) r.recipient = FirstAddress(h.Get("x-actual-recipient"));
@@ -555,6 +576,19 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
             bool bracket = !u.empty() && u.front() == '<';
             if (bracket) u.remove_prefix(1);
             AddressSpan span = FindAddress(u);
+            if (span.begin == 0 && !bracket) {
+                // "a@b <c@d>: text": a name-addr whose display name looks like an address; the
+                // address is the one in angle brackets.
+                std::string_view after = u.substr(span.end);
+                if (after.starts_with(" <")) {
+                    AddressSpan inner = FindAddress(after);
+                    if (inner.begin == 2 && inner.end < after.size() && after[inner.end] == '>') {
+                        u = after.substr(2);
+                        bracket = true;
+                        span = {0, inner.end - 2};
+                    }
+                }
+            }
             if (span.begin == 0) {
                 std::string_view rest = u.substr(span.end);
                 if (bracket && !rest.empty() && rest.front() == '>') rest.remove_prefix(1);
@@ -698,6 +732,27 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
         drafts.push_back(std::move(d));
     }
     return drafts;
+}
+
+// Missing diagnostics of DSN records: the recipient's paragraph of the human-readable part.
+void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& drafts) {
+    if (drafts.empty()) return;
+    std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text);
+    for (std::size_t di = 0; di < drafts.size(); ++di) {
+        Draft& d = drafts[di];
+        if (d.record.recipient.empty() && di < text_drafts.size()) {
+            // "Final-Recipient: rfc822; @mx.example.org": the text names the recipient.
+            d.record.recipient = text_drafts[di].record.recipient;
+        }
+        for (const Draft& t : text_drafts) {
+            if (t.record.recipient != d.record.recipient && text_drafts.size() != 1) continue;
+            if (d.record.smtp_command.empty()) d.record.smtp_command = t.record.smtp_command;
+            if (!d.record.diagnostic.empty() && !d.record.status.empty()) break;
+            if (d.record.diagnostic.empty()) d.record.diagnostic = t.record.diagnostic;
+            FillFromDiagnostic(d.record);
+            break;
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1019,7 +1074,19 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     r.kind = "arf";
     r.feedback_type = Lower(StripWhitespace(h.Get("feedback-type")));
     if (r.feedback_type.empty()) r.feedback_type = "abuse";
-    r.recipient = FirstAddress(h.Get("original-rcpt-to"));
+    // RFC 5965 allows Original-Rcpt-To once per recipient of the reported message.
+    std::vector<std::string> more;
+    for (const HeaderField& f : h.fields()) {
+        if (f.name != "original-rcpt-to") continue;
+        std::string a = FirstAddress(f.value);
+        if (a.empty()) continue;
+        if (r.recipient.empty()) {
+            r.recipient = std::move(a);
+        } else if (a != r.recipient && std::find(more.begin(), more.end(), a) == more.end() &&
+                   static_cast<int>(more.size()) + 1 < ctx.limits.max_records) {
+            more.push_back(std::move(a));
+        }
+    }
     if (r.recipient.empty()) r.recipient = FirstAddress(h.Get("removal-recipient"));
     if (r.recipient.empty()) {
         for (const AttachedMessage& a : ctx.flat.attached) {
@@ -1031,7 +1098,12 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     r.diagnostic = Squeeze(FirstTextBody(ctx.flat), 200);
     d.format_reason = "feedback";
     d.format_rule = "arf.feedback-report";
-    drafts.push_back(std::move(d));
+    drafts.push_back(d);
+    for (std::string& a : more) {
+        Draft other = d;
+        other.record.recipient = std::move(a);
+        drafts.push_back(std::move(other));
+    }
     return drafts;
 }
 
@@ -1086,6 +1158,7 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
         in.smtp_command = r.smtp_command;
         in.remote_host = r.remote_mta;
         in.recipient = r.recipient;
+        in.reporting_host = r.reporting_mta;
         in.format_reason = d.format_reason;
         in.format_rule = d.format_rule;
         Decision decision = ctx.rules.Classify(in);
@@ -1118,6 +1191,46 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
         }
         ctx.report.records.push_back(std::move(r));
     }
+}
+
+// The message with LF line ends (LF and CRLF input give identical results), one line at a time.
+// Repairs one common malformation on the way: a Content-Type parameter continued on a line that
+// is not indented ("Content-Type: multipart/alternative;\nboundary=\"x\""), which MIME parsers
+// otherwise read as the end of the header and lose the boundary with it.
+std::string NormalizeLines(std::string_view raw) {
+    std::string text;
+    text.reserve(raw.size() + 16);
+    bool in_content_type = false;  // the previous line belongs to a Content-Type field ending in ';'
+    std::size_t pos = 0;
+    while (pos < raw.size()) {
+        std::size_t eol = raw.find('\n', pos);
+        std::size_t end = eol == std::string_view::npos ? raw.size() : eol;
+        std::string_view line = raw.substr(pos, end - pos);
+        if (eol != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+        bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+        if (in_content_type && !line.empty() && !continuation) {
+            std::size_t eq = line.find('=');
+            std::size_t colon = line.find(':');
+            std::string_view name = StripWhitespace(line.substr(0, eq == std::string_view::npos ? 0 : eq));
+            if (eq != std::string_view::npos && eq < 40 && (colon == std::string_view::npos || colon > eq) &&
+                (EqualsIgnoreCase(name, "boundary") || EqualsIgnoreCase(name, "charset") ||
+                 EqualsIgnoreCase(name, "report-type") || EqualsIgnoreCase(name, "type"))) {
+                text.push_back('\t');
+                continuation = true;
+            }
+        }
+        if (line.empty()) {
+            in_content_type = false;
+        } else if (continuation) {
+            in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
+        } else {
+            in_content_type = StartsWithIgnoreCase(line, "content-type:") && StripWhitespace(line).ends_with(';');
+        }
+        text.append(line);
+        if (eol != std::string_view::npos) text.push_back('\n');
+        pos = end + 1;
+    }
+    return text;
 }
 
 absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
@@ -1171,13 +1284,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     if (raw_message.size() > limits.max_message_bytes) {
         return absl::ResourceExhaustedError(StrCat("message larger than ", limits.max_message_bytes, " bytes"));
     }
-    // LF and CRLF input give identical results: work on LF only.
-    std::string text;
-    text.reserve(raw_message.size());
-    for (std::size_t i = 0; i < raw_message.size(); ++i) {
-        if (raw_message[i] == '\r' && i + 1 < raw_message.size() && raw_message[i + 1] == '\n') continue;
-        text.push_back(raw_message[i]);
-    }
+    std::string text = NormalizeLines(raw_message);
     if (text.starts_with("From ")) {
         // mbox separator line: not part of the message.
         std::size_t nl = text.find('\n');
@@ -1229,30 +1336,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
                 ParseDeliveryStatus(ctx, p.body, drafts);
             }
         }
-        if (!drafts.empty()) {
-            // Missing diagnostics: take the recipient's paragraph from the human-readable part.
-            std::vector<Draft> text_drafts;
-            bool text_parsed = false;
-            for (std::size_t di = 0; di < drafts.size(); ++di) {
-                Draft& d = drafts[di];
-                if (!text_parsed) {
-                    text_drafts = ParseNonStandard(ctx, body_text);
-                    text_parsed = true;
-                }
-                if (d.record.recipient.empty() && di < text_drafts.size()) {
-                    // "Final-Recipient: rfc822; @mx.example.org": the text names the recipient.
-                    d.record.recipient = text_drafts[di].record.recipient;
-                }
-                for (const Draft& t : text_drafts) {
-                    if (t.record.recipient != d.record.recipient && text_drafts.size() != 1) continue;
-                    if (d.record.smtp_command.empty()) d.record.smtp_command = t.record.smtp_command;
-                    if (!d.record.diagnostic.empty() && !d.record.status.empty()) break;
-                    if (d.record.diagnostic.empty()) d.record.diagnostic = t.record.diagnostic;
-                    FillFromDiagnostic(d.record);
-                    break;
-                }
-            }
-        }
+        FillFromText(ctx, body_text, drafts);
     }
     // 3. Amazon SES notifications, then non-standard bounces (text, sometimes with DSN fields inline).
     if (drafts.empty() && Contains(body_text, "notificationType")) drafts = ParseSesJson(ctx, body_text);
@@ -1264,9 +1348,12 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             if (at == std::string::npos || at > lower_body.find("final-recipient:"))
                 at = lower_body.find("final-recipient:");
             std::size_t ls = lower_body.rfind('\n', at);
-            ParseDeliveryStatus(ctx, std::string_view(body_text).substr(ls == std::string::npos ? 0 : ls + 1), drafts);
+            std::size_t fields_start = ls == std::string::npos ? 0 : ls + 1;
+            ParseDeliveryStatus(ctx, std::string_view(body_text).substr(fields_start), drafts);
             for (Draft& d : drafts)
                 d.record.kind = "nonstandard";
+            // The human-readable text above the inline fields.
+            FillFromText(ctx, std::string_view(body_text).substr(0, fields_start), drafts);
         }
         if (drafts.empty()) drafts = ParseNonStandard(ctx, body_text);
         if (drafts.empty()) {

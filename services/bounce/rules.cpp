@@ -302,9 +302,13 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     {
         std::string host = AsciiLower(in.remote_host);
         std::string rcpt_domain = AsciiLower(in.recipient.substr(in.recipient.rfind('@') + 1));
+        std::string reporting = AsciiLower(in.reporting_host);
         for (const TextRule& r : host_rules_) {
             if (r.host.starts_with("rcpt:")) {
                 if (in.recipient.empty() || !rcpt_domain.ends_with(r.host.substr(5))) continue;
+            } else if (r.host.starts_with("reporting:")) {
+                // The format of the provider that wrote the bounce, whoever the remote host was.
+                if (reporting.empty() || reporting.find(r.host.substr(10)) == std::string::npos) continue;
             } else if (host.empty() || host.find(r.host) == std::string::npos) {
                 continue;
             }
