@@ -234,7 +234,8 @@ std::string FindReplyCode(std::string_view text) {
 
 std::string FindCommand(std::string_view lower) {
     if (!Contains(lower, "rcpt") && !Contains(lower, "data") && !Contains(lower, "mail from") &&
-        !Contains(lower, "helo") && !Contains(lower, "ehlo") && !Contains(lower, "initial connection")) {
+        !Contains(lower, "helo") && !Contains(lower, "ehlo") && !Contains(lower, "initial connection") &&
+        !Contains(lower, "while talking to")) {
         return {};
     }
     struct Probe {
@@ -275,6 +276,13 @@ std::string FindCommand(std::string_view lower) {
         }
         if (Contains(lower, "mail from")) return "MAIL";
         if (Contains(lower, "final data") || Contains(lower, "end of data")) return "DATA";
+        // Sendmail transcript: "... while talking to mx.example.org.:" then the server's reply
+        // ("<<< 554 ...") with no command sent (">>>"): the greeting refused the connection.
+        if (std::size_t at = lower.find("while talking to"); at != std::string_view::npos) {
+            std::size_t reply = lower.find("<<< ", at);
+            std::size_t sent = lower.find(">>> ", at);
+            if (reply != std::string_view::npos && sent == std::string_view::npos) return "CONN";
+        }
     }
     return std::string(command);
 }
@@ -702,6 +710,16 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
         for (std::size_t l = mentions[k].line; l < end_line && diag.size() < 4 * kMaxDiagnosticBytes; ++l) {
             diag.append(lines[l]);
             diag.push_back(' ');
+        }
+        {
+            // Sendmail transcript: "554 <a@b>... Remote protocol error" sums up the reply right above
+            // it ("<<< 501 ... open relay"), which followed the command above that (">>> MAIL From:").
+            auto starts = [&](std::size_t l, std::string_view p) { return StripWhitespace(lines[l]).starts_with(p); };
+            std::size_t m = mentions[k].line;
+            if (m > 0 && starts(m - 1, "<<< ")) {
+                if (m > 1 && starts(m - 2, ">>> ")) StrAppend(&diag, lines[m - 2], " ");
+                StrAppend(&diag, lines[m - 1], " ");
+            }
         }
         auto existing =
             std::find_if(found.begin(), found.end(), [&](const auto& p) { return p.first == mentions[k].address; });

@@ -389,6 +389,8 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     }
     if (in.action == "delayed" || in.action == "expired") return finish("expired", "fallback.delayed");
     if (in.smtp_command == "EHLO" || in.smtp_command == "HELO") return finish("blocked", "fallback.helo");
+    // Refused at the greeting: the server does not talk to this client at all.
+    if (in.smtp_command == "CONN" && in.reply_code.starts_with("5")) return finish("blocked", "fallback.conn");
     if (!text.empty()) return finish("onhold", "fallback.onhold");
     return finish("undefined", "fallback.undefined");
 }
