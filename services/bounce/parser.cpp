@@ -466,10 +466,31 @@ std::string DropRepeatedCodes(std::string_view text, std::string_view reply, std
     return Squeeze(out);
 }
 
+// The enhanced status code the remote server gave with its reply ("550 5.7.1", "550-'5.7.1",
+// "550 #5.1.0"), which is more precise than a code the reporting MTA put before it; "" if none.
+std::string FindReplyStatus(std::string_view text) {
+    for (std::size_t i = 0; i + 9 <= text.size(); ++i) {
+        char c = text[i];
+        if ((c != '4' && c != '5') || !IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
+        if (i > 0 && (IsAlnum(text[i - 1]) || text[i - 1] == '.' || text[i - 1] == '-')) continue;
+        std::size_t j = i + 3;
+        if (text[j] != ' ' && text[j] != '-') continue;
+        ++j;
+        while (j < text.size() && j < i + 6 && (text[j] == '\'' || text[j] == '"' || text[j] == '#' || text[j] == ' '))
+            ++j;
+        if (j + 5 > text.size() || text[j] != c || text[j + 1] != '.') continue;
+        std::size_t next = 0;
+        std::string code = FindStatusFrom(text.substr(j, 12), &next);
+        if (next > 0 && !code.empty() && text.compare(j, code.size(), code) == 0) return code;
+    }
+    return {};
+}
+
 void FillFromDiagnostic(Record& r) {
     std::string_view d = r.diagnostic;
     if (r.reply_code.empty()) r.reply_code = FindReplyCode(d);
-    std::string in_text = FindStatus(d);
+    std::string in_text = FindReplyStatus(d);
+    if (in_text.empty()) in_text = FindStatus(d);
     if (r.status.empty()) {
         r.status = in_text;
     } else if (!in_text.empty() && in_text != r.status && in_text[0] == r.status[0]) {
