@@ -360,7 +360,8 @@ struct Walker {
         return raw;
     }
 
-    void Walk(const mimetic::MimeEntity& entity, int depth, int message_level, bool top) {
+    // `decode`: bodies inside an attached message are decoded too (a forwarded delivery report).
+    void Walk(const mimetic::MimeEntity& entity, int depth, int message_level, bool top, bool decode = false) {
         if (!status.ok()) return;
         if (++entity_count > limits.max_parts) {
             status = absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
@@ -385,7 +386,7 @@ struct Walker {
                     {"text/x-preamble", charset, ToUtf8(body.preamble(), charset), depth, message_level, {}});
             }
             for (const mimetic::MimeEntity* child : body.parts()) {
-                Walk(*child, depth + 1, message_level, false);
+                Walk(*child, depth + 1, message_level, false, decode);
             }
             // A multipart whose boundary parameter was lost (e.g. an unfolded continuation line)
             // has no parts: its raw body is the text.
@@ -402,16 +403,21 @@ struct Walker {
                 const mimetic::MimeEntity* child = body.parts().front();
                 AttachedMessage attached;
                 attached.headers = ConvertHeaders(child->header());
+                // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
+                // bounce): its parts are read like the top level's.
+                bool report = message_level == 0 &&
+                              StartsWithIgnoreCase(StripWhitespace(attached.headers.Get("content-type")),
+                                                   "multipart/report");
                 out.attached.push_back(std::move(attached));
-                Walk(*child, depth + 1, message_level + 1, false);
+                Walk(*child, depth + 1, message_level + 1, false, report);
             } else {
                 std::string raw = DecodeBody(body, headers.Get("content-transfer-encoding"));
                 out.attached.push_back({ParseHeaderBlock(raw)});
             }
             return;
         }
-        if (message_level > 0 && content_type != "text/rfc822-headers" && content_type != "message/rfc822-headers" &&
-            content_type != "text/rfc822-header") {
+        if (message_level > 0 && !decode && content_type != "text/rfc822-headers" &&
+            content_type != "message/rfc822-headers" && content_type != "text/rfc822-header") {
             // Inside the returned original: its header is all the parsers read, so its parts are
             // listed without decoding their bodies.
             out.parts.push_back({std::move(content_type), std::move(charset), {}, depth, message_level, {}});

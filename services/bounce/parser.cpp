@@ -1376,6 +1376,18 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             }
         }
         FillFromText(ctx, body_text, drafts);
+        if (drafts.empty()) {
+            // A delivery report forwarded inside this message, which says nothing of its own.
+            std::string inner_text;
+            for (const MimePart& p : ctx.flat.parts) {
+                if (p.message_level != 1 || p.body.empty()) continue;
+                if (inner_text.empty() && p.content_type == "text/plain") inner_text = p.body;
+                if (p.content_type == "message/delivery-status" || p.content_type == "message/global-delivery-status") {
+                    ParseDeliveryStatus(ctx, p.body, drafts);
+                }
+            }
+            FillFromText(ctx, inner_text, drafts);
+        }
     }
     // 3. Amazon SES notifications, then non-standard bounces (text, sometimes with DSN fields inline).
     if (drafts.empty() && Contains(body_text, "notificationType")) drafts = ParseSesJson(ctx, body_text);
