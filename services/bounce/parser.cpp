@@ -961,6 +961,39 @@ bool LooksLikeBounce(const Context& ctx) {
     return Contains(ct, "multipart/report");
 }
 
+// A mailing list manager's refusal of a posting (fml: "X-MLServer", sent by LIST-admin@): the
+// recipient is the list address the text names.
+bool IsListManagerNotice(const Headers& h) {
+    if (!h.Has("x-mlserver")) return false;
+    std::string from = Lower(h.Get("from"));
+    std::size_t at = from.find('@');
+    return at != std::string::npos && std::string_view(from).substr(0, at).ends_with("-admin");
+}
+
+// The notice names the list in angle brackets at the end of a sentence: "... list <l@example.org>."
+std::vector<Draft> ParseListNotice(Context& ctx, std::string_view text) {
+    std::vector<Draft> drafts;
+    std::string_view section = ctx.Section(text);
+    for (std::string_view line : Lines(section)) {
+        std::string_view t = StripWhitespace(line);
+        if (t.ends_with('.')) t.remove_suffix(1);
+        if (!t.ends_with('>')) continue;
+        std::size_t open = t.rfind('<');
+        if (open == std::string_view::npos) continue;
+        std::string_view inside = t.substr(open + 1, t.size() - open - 2);
+        AddressSpan span = FindAddress(inside);
+        if (span.begin != 0 || span.end != inside.size()) continue;
+        Draft d;
+        d.record.kind = "nonstandard";
+        d.record.recipient = NormalizeAddress(inside);
+        d.record.diagnostic = Squeeze(section);
+        FillFromDiagnostic(d.record);
+        drafts.push_back(std::move(d));
+        break;
+    }
+    return drafts;
+}
+
 // RFC 3834 and vendor auto-reply markers; subjects in several languages.
 bool IsAutoReply(const Headers& h) {
     std::string from = Lower(h.Get("from"));
@@ -1391,6 +1424,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     }
     // 3. Amazon SES notifications, then non-standard bounces (text, sometimes with DSN fields inline).
     if (drafts.empty() && Contains(body_text, "notificationType")) drafts = ParseSesJson(ctx, body_text);
+    if (drafts.empty() && IsListManagerNotice(ctx.flat.headers)) drafts = ParseListNotice(ctx, body_text);
     if (drafts.empty() && LooksLikeBounce(ctx)) {
         std::string lower_body = Lower(body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes)));
         if (Contains(lower_body, "final-recipient:") || Contains(lower_body, "original-recipient:")) {
