@@ -80,11 +80,129 @@ std::string DecodeBase64(std::string_view text) {
     return out;
 }
 
+// The same state machine as mimetic::QP::Decoder (so results do not change), with runs of plain
+// characters copied at once instead of one call per character.
 std::string DecodeQuotedPrintable(std::string_view text) {
-    mimetic::QP::Decoder decoder;
+    enum State { kWaitingChar, kAfterEq, kWaitingFirstHex, kWaitingSecondHex, kBlank, kNewline };
+    auto blank = [](unsigned char c) { return c == ' ' || c == '\t'; };
+    auto newline = [](unsigned char c) { return c == '\r' || c == '\n'; };
     std::string out;
     out.reserve(text.size());
-    mimetic::decode(text.begin(), text.end(), decoder, std::back_inserter(out));
+    std::string prev;
+    State state = kWaitingChar;
+    unsigned char nl = 0;
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    while (i < n) {
+        auto c = static_cast<unsigned char>(text[i]);
+        switch (state) {
+            case kWaitingChar: {
+                if (blank(c)) {
+                    state = kBlank;
+                    continue;
+                }
+                if (newline(c)) {
+                    state = kNewline;
+                    continue;
+                }
+                if (c == '=') {
+                    state = kAfterEq;
+                    prev.push_back('=');
+                    ++i;
+                    continue;
+                }
+                std::size_t j = i;
+                while (j < n) {
+                    auto d = static_cast<unsigned char>(text[j]);
+                    if (d < 33 || d == '=') break;
+                    ++j;
+                }
+                if (j > i) {
+                    out.append(text.substr(i, j - i));
+                    i = j;
+                    continue;
+                }
+                ++i;  // control character: dropped (RFC 2045 6.7 note 4)
+                continue;
+            }
+            case kBlank:
+                if (blank(c)) {
+                    prev.push_back(static_cast<char>(c));
+                } else if (newline(c)) {
+                    prev.clear();  // soft line break; trailing blanks dropped
+                    state = kWaitingChar;
+                } else {
+                    out.append(prev);
+                    prev.clear();
+                    state = kWaitingChar;
+                    continue;
+                }
+                ++i;
+                continue;
+            case kAfterEq:
+                if (blank(c)) {
+                    prev.push_back(static_cast<char>(c));
+                } else if (newline(c)) {
+                    state = kNewline;
+                    continue;
+                } else {
+                    if (prev.size() > 1) {
+                        out.append(prev);
+                        prev.clear();
+                        state = kWaitingChar;
+                    } else {
+                        state = kWaitingFirstHex;
+                    }
+                    continue;
+                }
+                ++i;
+                continue;
+            case kWaitingFirstHex:
+                if (HexValue(static_cast<char>(c)) < 0) {
+                    out.append(prev);
+                    prev.clear();
+                    out.push_back(static_cast<char>(c));
+                    state = kWaitingChar;
+                } else {
+                    prev.push_back(static_cast<char>(c));
+                    state = kWaitingSecondHex;
+                }
+                ++i;
+                continue;
+            case kWaitingSecondHex:
+                if (HexValue(static_cast<char>(c)) < 0) {
+                    out.append(prev);
+                    prev.clear();
+                    out.push_back(static_cast<char>(c));
+                } else {
+                    out.push_back(static_cast<char>(HexValue(prev.back()) << 4 | HexValue(static_cast<char>(c))));
+                    prev.clear();
+                }
+                state = kWaitingChar;
+                ++i;
+                continue;
+            case kNewline:
+                if (nl == 0) {
+                    nl = c;
+                    ++i;
+                    continue;
+                }
+                if (prev.empty() || prev[0] != '=') out.push_back('\n');
+                prev.clear();
+                state = kWaitingChar;
+                bool pair = c == (nl == '\r' ? '\n' : '\r');
+                nl = 0;
+                if (pair) ++i;
+                continue;
+        }
+    }
+    // mimetic's flush().
+    if (!prev.empty()) {
+        out.push_back('=');
+        if (prev.size() > 1 && prev[1] != ' ') out.push_back(prev[1]);
+    } else if (nl != 0) {
+        out.push_back('\n');
+    }
     return out;
 }
 

@@ -400,9 +400,32 @@ constexpr std::string_view kOriginalMarkers[] = {
     "content-type: text/rfc822-headers",
 };
 
+bool IsDecoration(char c) {
+    return IsSpace(c) || c == '-' || c == '=' || c == '>' || c == '*';
+}
+
+// kOriginalMarkers split into their leading decoration and the rest, which starts with a letter.
+struct MarkerTable {
+    struct Entry {
+        std::string_view marker;
+        std::size_t decoration;  // length of the marker's own leading decoration ("----- ")
+    };
+    std::vector<Entry> by_first[26];
+    MarkerTable() {
+        for (std::string_view m : kOriginalMarkers) {
+            std::size_t d = 0;
+            while (d < m.size() && IsDecoration(m[d]))
+                ++d;
+            by_first[m[d] - 'a'].push_back({m, d});
+        }
+    }
+};
+
 // The part of a bounce text before the copy of the original message: everything before the
 // first line that, after leading blanks and decoration ("-", "=", ">", "*"), starts with a marker.
+// A marker's own decoration ("----- original message") must be the end of the line's decoration.
 std::string_view ErrorSection(std::string_view text) {
+    static const MarkerTable table;
     text = text.substr(0, std::min(text.size(), kMaxSectionBytes));
     std::size_t pos = 0;
     char lowered[96];
@@ -411,16 +434,22 @@ std::string_view ErrorSection(std::string_view text) {
         if (eol == std::string_view::npos) eol = text.size();
         std::size_t n = std::min<std::size_t>(eol - pos, sizeof lowered);
         std::size_t decoration = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            char c = text[pos + i];
-            lowered[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-            if (decoration == i && (IsSpace(c) || c == '-' || c == '=' || c == '>' || c == '*')) ++decoration;
-        }
-        std::string_view line(lowered, n);
-        for (std::size_t k = 0; k <= decoration && k < n; ++k) {
-            std::string_view rest = line.substr(k);
-            for (std::string_view marker : kOriginalMarkers) {
-                if (rest.starts_with(marker)) return text.substr(0, pos);
+        while (decoration < n && IsDecoration(text[pos + decoration]))
+            ++decoration;
+        if (decoration < n) {
+            char first = text[pos + decoration];
+            if (first >= 'A' && first <= 'Z') first = static_cast<char>(first + 32);
+            if (first >= 'a' && first <= 'z' && !table.by_first[first - 'a'].empty()) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    char c = text[pos + i];
+                    lowered[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+                }
+                std::string_view line(lowered, n);
+                for (const MarkerTable::Entry& e : table.by_first[first - 'a']) {
+                    if (e.decoration <= decoration && line.substr(decoration - e.decoration).starts_with(e.marker)) {
+                        return text.substr(0, pos);
+                    }
+                }
             }
         }
         pos = eol + 1;
