@@ -393,6 +393,75 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     return Headers(std::move(fields));
 }
 
+bool IsTraceField(std::string_view name) {
+    if (name.empty()) return false;
+    auto is = [&](std::string_view n) { return EqualsIgnoreCase(name, n); };
+    auto starts = [&](std::string_view p) { return StartsWithIgnoreCase(name, p); };
+    switch (name[0] | 0x20) {
+        case 'r':
+            return is("received") || is("received-spf");
+        case 'd':
+            return is("dkim-signature") || is("domainkey-signature");
+        case 'a':
+            return is("authentication-results") || starts("arc-");
+        case 'x':
+            return is("x-received") || starts("x-ms-exchange-") || starts("x-microsoft-") || starts("x-forefront-") ||
+                   is("x-google-dkim-signature") || is("x-google-smtp-source") || is("x-gm-message-state");
+        default:
+            return false;
+    }
+}
+
+std::string DropTraceFields(std::string_view text) {
+    enum State { kHeader, kBody, kPartHeader };
+    std::string out;
+    out.reserve(text.size());
+    State state = kHeader;
+    bool dropping = false;     // inside a trace field (its continuation lines go too)
+    bool attached = false;     // the part header announced message/rfc822
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t eol = text.find('\n', pos);
+        std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
+        std::string_view line = text.substr(pos, next - pos);
+        bool blank = line == "\n" || line.empty();
+        bool keep = true;
+        switch (state) {
+            case kHeader:
+                if (blank) {
+                    state = kBody;
+                    dropping = false;
+                } else if (line[0] == ' ' || line[0] == '\t') {
+                    keep = !dropping;
+                } else {
+                    std::size_t colon = line.find(':');
+                    dropping = colon != std::string_view::npos && IsTraceField(line.substr(0, colon));
+                    keep = !dropping;
+                }
+                break;
+            case kBody:
+                if (line.starts_with("--")) {
+                    state = kPartHeader;
+                    attached = false;
+                }
+                break;
+            case kPartHeader:
+                if (blank) {
+                    state = attached ? kHeader : kBody;
+                } else if (StartsWithIgnoreCase(line, "content-type:")) {
+                    std::string_view value = StripWhitespace(line.substr(13));
+                    attached = StartsWithIgnoreCase(value, "message/rfc822") || StartsWithIgnoreCase(value, "message/global");
+                } else if (line.starts_with("--")) {
+                    attached = false;
+                }
+                break;
+        }
+        if (keep) out.append(line);
+        pos = next;
+    }
+    return out;
+}
+
 namespace {
 
 // "Text/Plain; charset=\"ISO-8859-1\"" -> {"text", "plain", "iso-8859-1"} (lower-case).
@@ -440,21 +509,11 @@ struct Walker {
     int entity_count = 0;
     absl::Status status;
 
-    // Trace and signature fields no parser reads (and the bulk of a header block).
-    static bool Ignored(const std::string& name) {
-        auto is = [&](std::string_view n) { return EqualsIgnoreCase(name, n); };
-        auto starts = [&](std::string_view p) { return StartsWithIgnoreCase(name, p); };
-        return is("received") || is("dkim-signature") || is("authentication-results") || is("received-spf") ||
-               is("domainkey-signature") || starts("arc-") || is("x-received") || starts("x-ms-exchange-") ||
-               starts("x-microsoft-") || starts("x-forefront-") || is("x-google-dkim-signature") ||
-               is("x-google-smtp-source") || is("x-gm-message-state");
-    }
-
     Headers ConvertHeaders(const mimetic::Header& header) {
         std::vector<HeaderField> fields;
         for (const mimetic::Field& f : header) {
             if (fields.size() >= 512) break;
-            if (Ignored(f.name())) continue;
+            if (IsTraceField(f.name())) continue;
             fields.push_back({AsciiLower(f.name()), DecodeEncodedWords(Unfold(f.value()))});
         }
         return Headers(std::move(fields));
@@ -557,7 +616,10 @@ struct Walker {
 absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeLimits& limits) {
     FlatMessage flat;
     try {
-        mimetic::MimeEntity entity(message.begin(), message.end());
+        // mimetic parses every field of every header; the trace fields (most of a header block)
+        // are dropped first since no parser reads them.
+        std::string light = DropTraceFields(message);
+        mimetic::MimeEntity entity(light.data(), light.data() + light.size());
         Walker walker{limits, flat, 0, absl::OkStatus()};
         walker.Walk(entity, 0, 0, true);
         if (!walker.status.ok()) return walker.status;

@@ -67,6 +67,14 @@ absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeL
 // text/rfc822-headers; stops at the first empty line. At most `max_fields` fields.
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields = 512);
 
+// Trace and signature fields no parser reads (Received, DKIM-Signature, ARC-*, ...), which make up
+// the bulk of most header blocks.
+bool IsTraceField(std::string_view name);
+
+// `text` without the trace fields of its top-level header and of the headers of attached
+// message/rfc822 entities (a line-based scan; anything it does not recognise is kept).
+std::string DropTraceFields(std::string_view text);
+
 // Decodes RFC 2047 encoded words, converting their charsets to UTF-8.
 std::string DecodeEncodedWords(std::string_view value);
 
