@@ -421,6 +421,14 @@ std::string DropTraceFields(std::string_view text) {
     bool attached = false;     // the part header announced message/rfc822
     std::size_t pos = 0;
     while (pos < text.size()) {
+        if (state == kBody && !text.substr(pos).starts_with("--")) {
+            // Body text is copied up to the next line that may be a boundary.
+            std::size_t dash = text.find("\n--", pos);
+            std::size_t upto = dash == std::string_view::npos ? text.size() : dash + 1;
+            out.append(text.substr(pos, upto - pos));
+            pos = upto;
+            continue;
+        }
         std::size_t eol = text.find('\n', pos);
         std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
         std::string_view line = text.substr(pos, next - pos);

@@ -262,7 +262,12 @@ std::string FindCommand(std::string_view lower) {
     }};
     std::size_t best = std::string_view::npos;
     std::string_view command;
+    // Every probe starts with one of these three; most texts have none of them.
+    const bool in_reply = Contains(lower, "in reply to ");
+    const bool after = Contains(lower, "after ");
+    const bool transcript = Contains(lower, ">>> ");
     for (const Probe& p : kProbes) {
+        if (p.needle[0] == 'i' ? !in_reply : p.needle[0] == 'a' ? !after : !transcript) continue;
         std::size_t at = lower.find(p.needle);
         if (at != std::string_view::npos && (best == std::string_view::npos || at < best)) {
             best = at;
