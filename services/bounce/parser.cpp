@@ -275,6 +275,14 @@ std::string FindCommand(std::string_view lower) {
         }
     }
     if (command.empty()) {
+        // "MAIL FROM: a@b  RCPT TO: c@d" with no reply in between is a summary of the envelope
+        // (e.g. Apache James's "Message details"), not a transcript of the command that failed.
+        std::size_t mail_from = lower.find("mail from");
+        std::size_t rcpt_to = lower.find("rcpt to");
+        if (mail_from != std::string_view::npos && rcpt_to != std::string_view::npos && mail_from < rcpt_to &&
+            FindReplyCode(lower.substr(mail_from, rcpt_to - mail_from)).empty()) {
+            return {};
+        }
         if (Contains(lower, "rcpt to") || Contains(lower, "after rcpt") || Contains(lower, "rcpt_to") ||
             Contains(lower, "smtp:rcpt") || Contains(lower, "rcpt command")) {
             return "RCPT";
@@ -1264,7 +1272,9 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
         in.smtp_command = r.smtp_command;
         in.remote_host = r.remote_mta;
         in.recipient = r.recipient;
-        in.reporting_host = r.reporting_mta;
+        // Without a Reporting-MTA field, the domain the bounce came from names the reporting system.
+        std::string_view from_domain = std::string_view(ctx.bounce_from).substr(ctx.bounce_from.rfind('@') + 1);
+        in.reporting_host = r.reporting_mta.empty() ? from_domain : std::string_view(r.reporting_mta);
         in.format_reason = d.format_reason;
         in.format_rule = d.format_rule;
         Decision decision = ctx.rules.Classify(in);
