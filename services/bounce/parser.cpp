@@ -736,6 +736,27 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
     return mentions;
 }
 
+// Sentences DSN generators put before every recipient list, whatever went wrong.
+constexpr std::string_view kBoilerplate[] = {
+    "this is an automatically generated delivery status notification.",
+    "delivery to the following recipients failed permanently:",
+    "delivery to the following recipient failed permanently:",
+    "delivery to the following recipients failed.",
+    "delivery to the following recipient failed.",
+};
+
+// True if `text`, without the boilerplate sentences and the recipient's address, has no words.
+bool OnlyBoilerplate(std::string_view text, std::string_view address) {
+    std::string rest = Squeeze(Lower(text), 4 * kMaxDiagnosticBytes);
+    for (std::string_view b : kBoilerplate) {
+        for (std::size_t at = rest.find(b); at != std::string::npos; at = rest.find(b))
+            rest.erase(at, b.size());
+    }
+    for (std::size_t at = rest.find(address); at != std::string::npos; at = rest.find(address))
+        rest.erase(at, address.size());
+    return std::none_of(rest.begin(), rest.end(), [](char c) { return IsAlnum(c); });
+}
+
 std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
     std::vector<Draft> drafts;
     std::string_view section = ctx.Section(text);
@@ -802,6 +823,8 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
     auto failure = [](const std::string& code) { return !code.empty() && code[0] != '2'; };
     if (found.size() == 1 && !failure(FindReplyCode(found[0].second)) && !failure(FindStatus(found[0].second))) {
         found[0].second = std::string(section.substr(0, 4 * kMaxDiagnosticBytes));
+        // A text that only introduces the list of recipients gives no reason: no diagnostic.
+        if (OnlyBoilerplate(found[0].second, found[0].first)) found[0].second.clear();
     }
     for (auto& [address, diag] : found) {
         if (static_cast<int>(drafts.size()) >= ctx.limits.max_records) break;

@@ -684,6 +684,37 @@ TEST(BounceRules, MailingListManagerRefusal) {
     EXPECT_TRUE(other->records.empty());
 }
 
+TEST(BounceRules, VerizonFormatAndEnvelopeSummary) {
+    const std::string body =
+        "Error: Invalid user address\n\nError message below:\n"
+        "550 - Requested action not taken: no such user here\n\nMessage details:\n"
+        "  Subject: Test message\n  MAIL FROM: sender@sender.example\n  RCPT TO: straycat@vtext.com\n";
+    std::string verizon = "From: post_master@vtext.com\nTo: sender@sender.example\nSubject: Re: Test message\n\n" + body;
+    Record v = OnlyRecord(verizon);
+    EXPECT_EQ(v.recipient, "straycat@vtext.com");
+    EXPECT_EQ(v.reason, "userunknown");
+    EXPECT_EQ(v.rule_id, "vz.nouser");
+    // The same text from another system: the MAIL FROM / RCPT TO lines summarise the envelope and do
+    // not say the failure came after RCPT, so "no such user" is read as a filter (Sisimai's rule).
+    Record other = OnlyRecord(Replace(verizon, "post_master@vtext.com", "post_master@mail.example.net"));
+    EXPECT_EQ(other.smtp_command, "");
+    EXPECT_EQ(other.reason, "filtered");
+}
+
+TEST(BounceRules, BoilerplateIsNoDiagnostic) {
+    Record r = OnlyRecord(TextBounce(
+        "      This is an automatically generated Delivery Status Notification.\n\n"
+        "Delivery to the following recipients failed permanently:\n\n   * kijitora@example.or.jp\n"));
+    EXPECT_EQ(r.recipient, "kijitora@example.or.jp");
+    EXPECT_EQ(r.diagnostic, "");
+    EXPECT_EQ(r.reason, "undefined");
+    // Any text beyond the boilerplate is kept as the diagnostic.
+    Record t = OnlyRecord(TextBounce(
+        "Delivery to the following recipients failed permanently:\n\n   * kijitora@example.or.jp\n\n"
+        "Mailbox quota exceeded\n"));
+    EXPECT_EQ(t.reason, "mailboxfull");
+}
+
 TEST(BounceMime, QuotedPrintableMatchesMimetic) {
     EXPECT_EQ(DecodeQuotedPrintable("caf=C3=A9 =\nau lait"), "caf\xc3\xa9 au lait");
     EXPECT_EQ(DecodeQuotedPrintable("a=3db"), "a=b");
