@@ -224,15 +224,25 @@ bool ValidUtf8(std::string_view s) {
 }
 }  // namespace
 
-std::string ToUtf8(std::string_view text, std::string_view charset) {
-    std::string cs = LowerString(charset);
-    if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
-        return std::string(text);
-    }
+namespace {
+// True when `text` in `charset` is already what ToUtf8 returns.
+bool SameInUtf8(std::string_view text, std::string_view cs) {
+    if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") return true;
     // 7-bit text is the same in UTF-8, except for stateful encodings (ISO-2022 escapes, UTF-7).
     bool ascii = std::all_of(text.begin(), text.end(),
                              [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != '\x1b' && c != '~'; });
-    if (ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32") return std::string(text);
+    return ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32";
+}
+}  // namespace
+
+void ToUtf8InPlace(std::string& text, std::string_view charset) {
+    if (SameInUtf8(text, LowerString(charset))) return;
+    text = ToUtf8(text, charset);
+}
+
+std::string ToUtf8(std::string_view text, std::string_view charset) {
+    std::string cs = LowerString(charset);
+    if (SameInUtf8(text, cs)) return std::string(text);
     // iconv_open loads a gconv module from disk: keep one descriptor per charset and thread.
     struct Cache {
         std::vector<std::pair<std::string, iconv_t>> entries;
@@ -609,7 +619,7 @@ struct Walker {
             return;
         }
         std::string decoded = DecodeBody(body, headers.Get("content-transfer-encoding"));
-        if (type == "text" || type == "message") decoded = ToUtf8(decoded, charset);
+        if (type == "text" || type == "message") ToUtf8InPlace(decoded, charset);
         if (content_type == "text/rfc822-headers" || content_type == "message/rfc822-headers" ||
             content_type == "text/rfc822-header") {
             out.attached.push_back({ParseHeaderBlock(decoded)});

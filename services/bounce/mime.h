@@ -80,6 +80,8 @@ std::string DecodeEncodedWords(std::string_view value);
 
 // Converts `text` from `charset` to UTF-8 (iconv); invalid sequences are replaced.
 std::string ToUtf8(std::string_view text, std::string_view charset);
+// The same, converting `text` only when it is not already the result.
+void ToUtf8InPlace(std::string& text, std::string_view charset);
 
 std::string DecodeBase64(std::string_view text);
 std::string DecodeQuotedPrintable(std::string_view text);

@@ -1174,30 +1174,31 @@ void CollectCandidates(const Headers& h, OriginalMessage& o) {
 }
 
 std::optional<OriginalMessage> FindOriginal(Context& ctx, std::string_view quoted_text) {
-    Headers headers;
+    const Headers* headers = nullptr;
     for (const AttachedMessage& a : ctx.flat.attached) {
         if (!a.headers.empty()) {
-            headers = a.headers;
+            headers = &a.headers;
             break;
         }
     }
-    if (headers.empty() && !quoted_text.empty()) {
+    Headers quoted;
+    if (headers == nullptr && !quoted_text.empty()) {
         // A copy of the original quoted in the bounce text: the header block after the marker.
         std::string_view error = ctx.Section(quoted_text);
         std::string_view rest = quoted_text.substr(error.size());
         std::size_t nl = rest.find('\n');
         if (nl != std::string_view::npos) rest.remove_prefix(nl + 1);
-        Headers h = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)));
-        if (h.Has("to") || h.Has("message-id") || h.Has("from")) headers = std::move(h);
+        quoted = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)));
+        if (quoted.Has("to") || quoted.Has("message-id") || quoted.Has("from")) headers = &quoted;
     }
-    if (headers.empty()) return std::nullopt;
+    if (headers == nullptr || headers->empty()) return std::nullopt;
     OriginalMessage o;
-    o.message_id = std::string(StripWhitespace(headers.Get("message-id")).substr(0, 998));
-    o.to = std::string(headers.Get("to").substr(0, 998));
-    o.from = std::string(headers.Get("from").substr(0, 998));
-    o.subject = std::string(headers.Get("subject").substr(0, 998));
-    o.return_path = FirstAddress(headers.Get("return-path"));
-    CollectCandidates(headers, o);
+    o.message_id = std::string(StripWhitespace(headers->Get("message-id")).substr(0, 998));
+    o.to = std::string(headers->Get("to").substr(0, 998));
+    o.from = std::string(headers->Get("from").substr(0, 998));
+    o.subject = std::string(headers->Get("subject").substr(0, 998));
+    o.return_path = FirstAddress(headers->Get("return-path"));
+    CollectCandidates(*headers, o);
     return o;
 }
 
@@ -1510,12 +1511,16 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         if (drafts.empty()) drafts = ParseNonStandard(ctx, body_text);
         if (drafts.empty()) {
             // Fall back to the To: of the returned original, attached or quoted.
-            std::vector<AttachedMessage> originals = ctx.flat.attached;
-            if (std::optional<OriginalMessage> quoted = FindOriginal(ctx, body_text); quoted && originals.empty()) {
-                originals.push_back({Headers({{"to", quoted->to}})});
+            std::vector<std::string_view> tos;
+            for (const AttachedMessage& a : ctx.flat.attached)
+                tos.push_back(a.headers.Get("to"));
+            std::optional<OriginalMessage> quoted;
+            if (tos.empty()) {
+                quoted = FindOriginal(ctx, body_text);
+                if (quoted) tos.push_back(quoted->to);
             }
-            for (const AttachedMessage& a : originals) {
-                std::string to = FirstAddress(a.headers.Get("to"));
+            for (std::string_view to_field : tos) {
+                std::string to = FirstAddress(to_field);
                 if (to.empty()) continue;
                 Draft d;
                 d.record.kind = "nonstandard";
