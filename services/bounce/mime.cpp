@@ -423,14 +423,31 @@ bool IsTraceField(std::string_view name) {
 }
 
 std::string DropTraceFields(std::string_view text) {
-    enum State { kHeader, kBody, kPartHeader };
+    enum State { kHeader, kBody, kPartHeader, kSkip };
     std::string out;
     out.reserve(text.size());
     State state = kHeader;
-    bool dropping = false;     // inside a trace field (its continuation lines go too)
-    bool attached = false;     // the part header announced message/rfc822
+    bool dropping = false;       // inside a trace field (its continuation lines go too)
+    bool attached = false;       // the part header announced message/rfc822
+    bool in_attached = false;    // kHeader is the header of an attached message
+    bool fields_seen = false;    // ... and it had header fields (not an encoded body)
+    bool report = false;         // ... and that message is itself a delivery report
+    std::string_view part_boundary;  // the delimiter line that opened the current part
     std::size_t pos = 0;
     while (pos < text.size()) {
+        if (state == kSkip) {
+            // The body of an attached original: only its header is read, so it is left out up
+            // to the delimiter of the part that holds it.
+            std::size_t at = pos;
+            while (true) {
+                at = text.find(part_boundary, at);
+                if (at == std::string_view::npos || at == 0 || text[at - 1] == '\n') break;
+                at += part_boundary.size();
+            }
+            pos = at == std::string_view::npos ? text.size() : at;
+            state = kBody;
+            continue;
+        }
         if (state == kBody && !text.substr(pos).starts_with("--")) {
             // Body text is copied up to the next line that may be a boundary.
             std::size_t dash = text.find("\n--", pos);
@@ -446,32 +463,55 @@ std::string DropTraceFields(std::string_view text) {
         bool keep = true;
         switch (state) {
             case kHeader:
-                if (blank) {
-                    state = kBody;
+                if (in_attached && !part_boundary.empty() && line.starts_with(part_boundary)) {
+                    state = kPartHeader;  // an attached message without a body
+                    attached = false;
+                    in_attached = false;
+                    part_boundary = StripWhitespace(line);
+                } else if (blank) {
+                    bool skip = in_attached && fields_seen && !report && part_boundary.size() > 2;
+                    state = skip ? kSkip : kBody;
                     dropping = false;
+                    in_attached = false;
                 } else if (line[0] == ' ' || line[0] == '\t') {
                     keep = !dropping;
                 } else {
                     std::size_t colon = line.find(':');
                     dropping = colon != std::string_view::npos && IsTraceField(line.substr(0, colon));
                     keep = !dropping;
+                    if (colon != std::string_view::npos && colon > 0 &&
+                        std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
+                                    [](char c) { return c > 32 && c < 127; })) {
+                        fields_seen = true;
+                        if (StartsWithIgnoreCase(line, "content-type:") &&
+                            StartsWithIgnoreCase(StripWhitespace(line.substr(13)), "multipart/report")) {
+                            report = true;
+                        }
+                    }
                 }
                 break;
             case kBody:
                 if (line.starts_with("--")) {
                     state = kPartHeader;
                     attached = false;
+                    part_boundary = StripWhitespace(line);
                 }
                 break;
             case kPartHeader:
                 if (blank) {
                     state = attached ? kHeader : kBody;
+                    in_attached = attached;
+                    fields_seen = false;
+                    report = false;
                 } else if (StartsWithIgnoreCase(line, "content-type:")) {
                     std::string_view value = StripWhitespace(line.substr(13));
                     attached = StartsWithIgnoreCase(value, "message/rfc822") || StartsWithIgnoreCase(value, "message/global");
                 } else if (line.starts_with("--")) {
                     attached = false;
+                    part_boundary = StripWhitespace(line);
                 }
+                break;
+            case kSkip:
                 break;
         }
         if (keep) out.append(line);

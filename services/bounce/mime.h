@@ -72,7 +72,8 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields = 512);
 bool IsTraceField(std::string_view name);
 
 // `text` without the trace fields of its top-level header and of the headers of attached
-// message/rfc822 entities (a line-based scan; anything it does not recognise is kept).
+// message/rfc822 entities, and without the bodies of attached messages (except delivery reports),
+// which no parser reads (a line-based scan; anything it does not recognise is kept).
 std::string DropTraceFields(std::string_view text);
 
 // Decodes RFC 2047 encoded words, converting their charsets to UTF-8.

@@ -733,7 +733,15 @@ TEST(BounceMime, DropTraceFields) {
     EXPECT_EQ(DropTraceFields(msg),
               "From: x@example.org\nSubject: s\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
               "Received: in the body stays\n"
-              "--b\nContent-Type: message/rfc822\n\nTo: y@example.org\n\nbody\nReceived: stays\n--b--\n");
+              "--b\nContent-Type: message/rfc822\n\nTo: y@example.org\n\n--b--\n");
+    // A delivery report attached as a message keeps its body (it is read); so does a part whose
+    // "header" is not one (an encoded message).
+    std::string report =
+        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: message/rfc822\n\nContent-Type: multipart/report; boundary=\"r\"\n\n--r\nstatus\n--r--\n"
+        "--b\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nRnJvbTogeEBleGFtcGxlLm9yZwo=\n\nmore\n"
+        "--b--\n";
+    EXPECT_EQ(DropTraceFields(report), report);
     EXPECT_TRUE(IsTraceField("ARC-Seal"));
     EXPECT_FALSE(IsTraceField("Return-Path"));
 }
