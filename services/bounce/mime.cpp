@@ -354,6 +354,15 @@ std::string DecodeEncodedWords(std::string_view value) {
     return out;
 }
 
+namespace {
+// Unfold(), then DecodeEncodedWords() only when there is an encoded word (one copy less).
+std::string UnfoldAndDecode(std::string_view value) {
+    std::string unfolded = Unfold(value);
+    if (unfolded.find("=?") == std::string::npos) return unfolded;
+    return DecodeEncodedWords(unfolded);
+}
+}  // namespace
+
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     std::vector<HeaderField> fields;
     std::size_t pos = 0;
@@ -361,7 +370,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     std::string value;
     auto flush = [&] {
         if (!name.empty() && fields.size() < max_fields) {
-            fields.push_back({AsciiLower(name), DecodeEncodedWords(Unfold(value))});
+            fields.push_back({AsciiLower(name), UnfoldAndDecode(value)});
         }
         name.clear();
         value.clear();
@@ -572,7 +581,7 @@ struct Walker {
         for (const mimetic::Field& f : header) {
             if (fields.size() >= 512) break;
             if (IsTraceField(f.name())) continue;
-            fields.push_back({AsciiLower(f.name()), DecodeEncodedWords(Unfold(f.value()))});
+            fields.push_back({AsciiLower(f.name()), UnfoldAndDecode(f.value())});
         }
         return Headers(std::move(fields));
     }
