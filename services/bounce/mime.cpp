@@ -436,11 +436,11 @@ std::string DropTraceFields(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     State state = kHeader;
-    bool dropping = false;       // inside a trace field (its continuation lines go too)
-    bool attached = false;       // the part header announced message/rfc822
-    bool in_attached = false;    // kHeader is the header of an attached message
-    bool fields_seen = false;    // ... and it had header fields (not an encoded body)
-    bool report = false;         // ... and that message is itself a delivery report
+    bool dropping = false;           // inside a trace field (its continuation lines go too)
+    bool attached = false;           // the part header announced message/rfc822
+    bool in_attached = false;        // kHeader is the header of an attached message
+    bool fields_seen = false;        // ... and it had header fields (not an encoded body)
+    bool report = false;             // ... and that message is itself a delivery report
     std::string_view part_boundary;  // the delimiter line that opened the current part
     std::size_t pos = 0;
     while (pos < text.size()) {
@@ -514,7 +514,8 @@ std::string DropTraceFields(std::string_view text) {
                     report = false;
                 } else if (StartsWithIgnoreCase(line, "content-type:")) {
                     std::string_view value = StripWhitespace(line.substr(13));
-                    attached = StartsWithIgnoreCase(value, "message/rfc822") || StartsWithIgnoreCase(value, "message/global");
+                    attached =
+                        StartsWithIgnoreCase(value, "message/rfc822") || StartsWithIgnoreCase(value, "message/global");
                 } else if (line.starts_with("--")) {
                     attached = false;
                     part_boundary = StripWhitespace(line);
@@ -649,9 +650,9 @@ struct Walker {
                 attached.headers = ConvertHeaders(child->header());
                 // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
                 // bounce): its parts are read like the top level's.
-                bool report = message_level == 0 &&
-                              StartsWithIgnoreCase(StripWhitespace(attached.headers.Get("content-type")),
-                                                   "multipart/report");
+                bool report =
+                    message_level == 0 &&
+                    StartsWithIgnoreCase(StripWhitespace(attached.headers.Get("content-type")), "multipart/report");
                 out.attached.push_back(std::move(attached));
                 Walk(*child, depth + 1, message_level + 1, false, report);
             } else {

@@ -555,9 +555,8 @@ std::string DsnAddress(std::string_view value) {
     std::string_view local = v.substr(0, at);
     std::string_view domain = v.substr(at + 1);
     if (!std::all_of(local.begin(), local.end(), IsAddressChar)) return {};
-    if (!IsAlnum(domain.front()) || !std::all_of(domain.begin(), domain.end(), [](char c) {
-            return IsAlnum(c) || c == '-' || c == '.';
-        })) {
+    if (!IsAlnum(domain.front()) ||
+        !std::all_of(domain.begin(), domain.end(), [](char c) { return IsAlnum(c) || c == '-' || c == '.'; })) {
         return {};
     }
     return NormalizeAddress(v);

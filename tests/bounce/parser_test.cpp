@@ -450,7 +450,6 @@ TEST(BounceParser, RecordLimit) {
     EXPECT_EQ(report->records.size(), 10u);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Rules added in rules version 2026.11.22-2 and the parser changes that go with them.
 
@@ -529,14 +528,14 @@ TEST(BounceRules, ReportingMtaProviderRules) {
 }
 
 TEST(BounceRules, SpectrumAupCodes) {
-    Record r = OnlyRecord(Dsn(
-        "Final-Recipient: rfc822; kijitora@charter.example\nAction: failed\nStatus: 5.1.0\n"
-        "Diagnostic-Code: smtp; 550 5.1.0 <bounce@sender.example> sender rejected. AUP#In-1310\n"));
+    Record r =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; kijitora@charter.example\nAction: failed\nStatus: 5.1.0\n"
+                       "Diagnostic-Code: smtp; 550 5.1.0 <bounce@sender.example> sender rejected. AUP#In-1310\n"));
     EXPECT_EQ(r.reason, "toomanyconn");
     EXPECT_EQ(r.rule_id, "fmt.spectrum.13");
-    Record big = OnlyRecord(Dsn(
-        "Final-Recipient: rfc822; kijitora@charter.example\nAction: failed\nStatus: 5.0.0\n"
-        "Diagnostic-Code: smtp; 552 message rejected. AUP#Out-1530\n"));
+    Record big =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; kijitora@charter.example\nAction: failed\nStatus: 5.0.0\n"
+                       "Diagnostic-Code: smtp; 552 message rejected. AUP#Out-1530\n"));
     EXPECT_EQ(big.reason, "mesgtoobig");
 }
 
@@ -551,23 +550,23 @@ TEST(BounceRules, GmailSessionState) {
 }
 
 TEST(BounceRules, HeaderErrorIsPolicyViolation) {
-    Record r = OnlyRecord(Dsn(
-        "Final-Recipient: rfc822; kijitora@example.jp\nAction: failed\nStatus: 5.7.9\n"
-        "Diagnostic-Code: smtp; 554 5.7.9 Header error\n"));
+    Record r =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; kijitora@example.jp\nAction: failed\nStatus: 5.7.9\n"
+                       "Diagnostic-Code: smtp; 554 5.7.9 Header error\n"));
     EXPECT_EQ(r.reason, "policyviolation");
 }
 
 TEST(BounceRules, NullMxAndCarrierExpiry) {
-    Record mx = OnlyRecord(TextBounce(
-        "This message was created automatically by mail delivery software.\n\n"
-        "A message that you sent could not be delivered to one or more of its recipients.\n\n"
-        "  neko@example.org\n    an MX or SRV record indicated no SMTP service\n"));
+    Record mx =
+        OnlyRecord(TextBounce("This message was created automatically by mail delivery software.\n\n"
+                              "A message that you sent could not be delivered to one or more of its recipients.\n\n"
+                              "  neko@example.org\n    an MX or SRV record indicated no SMTP service\n"));
     EXPECT_EQ(mx.recipient, "neko@example.org");
     EXPECT_EQ(mx.reason, "notaccept");
     EXPECT_TRUE(mx.hard_bounce);
-    Record late = OnlyRecord(TextBounce(
-        "Your message was not delivered within 0 days and 1 hours.\nRemote host is not responding.\n\n"
-        "The following recipients did not receive this message:\n<neko@example.ne.jp>\n"));
+    Record late = OnlyRecord(
+        TextBounce("Your message was not delivered within 0 days and 1 hours.\nRemote host is not responding.\n\n"
+                   "The following recipients did not receive this message:\n<neko@example.ne.jp>\n"));
     EXPECT_EQ(late.reason, "expired");
     EXPECT_EQ(late.rule_id, "exp.026");
 }
@@ -592,25 +591,25 @@ TEST(BounceRules, ArfWithSeveralRecipients) {
 }
 
 TEST(BounceRules, DsnRecipientWithoutDot) {
-    Record r = OnlyRecord(Dsn(
-        "Final-Recipient: rfc822; kijitora@mailhub0\nOriginal-Recipient: rfc822;nekko@example.co.jp\n"
-        "Action: failed\nStatus: 5.2.0\nDiagnostic-Code: x-unix; procmail: Lock failure\n"));
+    Record r =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; kijitora@mailhub0\nOriginal-Recipient: rfc822;nekko@example.co.jp\n"
+                       "Action: failed\nStatus: 5.2.0\nDiagnostic-Code: x-unix; procmail: Lock failure\n"));
     EXPECT_EQ(r.recipient, "kijitora@mailhub0");
     EXPECT_EQ(r.original_recipient, "nekko@example.co.jp");
     // Not an address at all: the original recipient stands in.
-    Record bad = OnlyRecord(Dsn(
-        "Final-Recipient: rfc822; |/usr/bin/procmail\nOriginal-Recipient: rfc822;nekko@example.co.jp\n"
-        "Action: failed\nStatus: 5.2.0\n"));
+    Record bad =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; |/usr/bin/procmail\nOriginal-Recipient: rfc822;nekko@example.co.jp\n"
+                       "Action: failed\nStatus: 5.2.0\n"));
     EXPECT_EQ(bad.recipient, "nekko@example.co.jp");
 }
 
 TEST(BounceRules, NameAddrRecipientIsTheBracketedAddress) {
-    Record r = OnlyRecord(TextBounce(
-        "A message that you sent contained one or more recipient addresses that were\n"
-        "incorrectly constructed:\n\n"
-        "  kijitora@example.com <neko@example.net>: malformed address: <neko@example.net> may not follow "
-        "kijitora@example.com\n\n"
-        "This address has been ignored.\n"));
+    Record r = OnlyRecord(
+        TextBounce("A message that you sent contained one or more recipient addresses that were\n"
+                   "incorrectly constructed:\n\n"
+                   "  kijitora@example.com <neko@example.net>: malformed address: <neko@example.net> may not follow "
+                   "kijitora@example.com\n\n"
+                   "This address has been ignored.\n"));
     EXPECT_EQ(r.recipient, "neko@example.net");
     EXPECT_EQ(r.reason, "syntaxerror");
 }
@@ -629,9 +628,9 @@ TEST(BounceRules, SendmailTranscriptReplyAboveSummary) {
 }
 
 TEST(BounceRules, GreetingRefusedIsBlocked) {
-    std::string msg = Dsn(
-        "Final-Recipient: rfc822; kijitora@example.org\nAction: failed\nStatus: 5.5.0\n"
-        "Diagnostic-Code: smtp; 554 IP=192.0.2.254 - A problem occurred. (BL)\n");
+    std::string msg =
+        Dsn("Final-Recipient: rfc822; kijitora@example.org\nAction: failed\nStatus: 5.5.0\n"
+            "Diagnostic-Code: smtp; 554 IP=192.0.2.254 - A problem occurred. (BL)\n");
     msg = Replace(msg, "I'm sorry to have to inform you that your message could not be delivered.\n",
                   "   ----- Transcript of session follows -----\n... while talking to mx03.example.org.:\n"
                   "<<< 554 IP=192.0.2.254 - A problem occurred. (BL)\n554 5.0.0 Service unavailable\n");
@@ -642,9 +641,9 @@ TEST(BounceRules, GreetingRefusedIsBlocked) {
 }
 
 TEST(BounceRules, RemoteStatusAfterReplyCodeWins) {
-    Record r = OnlyRecord(Dsn(
-        "Final-Recipient: rfc822; kijitora@example.co.jp\nAction: failed\nStatus: 5.0.0\n"
-        "Diagnostic-Code: smtp; 5.1.0 - Unknown address error 550-'5.7.1 <b@ses.example>... Access denied'\n"));
+    Record r = OnlyRecord(
+        Dsn("Final-Recipient: rfc822; kijitora@example.co.jp\nAction: failed\nStatus: 5.0.0\n"
+            "Diagnostic-Code: smtp; 5.1.0 - Unknown address error 550-'5.7.1 <b@ses.example>... Access denied'\n"));
     EXPECT_EQ(r.status, "5.7.1");
     EXPECT_EQ(r.reason, "securityerror");
     EXPECT_FALSE(r.hard_bounce);
@@ -689,7 +688,8 @@ TEST(BounceRules, VerizonFormatAndEnvelopeSummary) {
         "Error: Invalid user address\n\nError message below:\n"
         "550 - Requested action not taken: no such user here\n\nMessage details:\n"
         "  Subject: Test message\n  MAIL FROM: sender@sender.example\n  RCPT TO: straycat@vtext.com\n";
-    std::string verizon = "From: post_master@vtext.com\nTo: sender@sender.example\nSubject: Re: Test message\n\n" + body;
+    std::string verizon =
+        "From: post_master@vtext.com\nTo: sender@sender.example\nSubject: Re: Test message\n\n" + body;
     Record v = OnlyRecord(verizon);
     EXPECT_EQ(v.recipient, "straycat@vtext.com");
     EXPECT_EQ(v.reason, "userunknown");
@@ -702,16 +702,16 @@ TEST(BounceRules, VerizonFormatAndEnvelopeSummary) {
 }
 
 TEST(BounceRules, BoilerplateIsNoDiagnostic) {
-    Record r = OnlyRecord(TextBounce(
-        "      This is an automatically generated Delivery Status Notification.\n\n"
-        "Delivery to the following recipients failed permanently:\n\n   * kijitora@example.or.jp\n"));
+    Record r = OnlyRecord(
+        TextBounce("      This is an automatically generated Delivery Status Notification.\n\n"
+                   "Delivery to the following recipients failed permanently:\n\n   * kijitora@example.or.jp\n"));
     EXPECT_EQ(r.recipient, "kijitora@example.or.jp");
     EXPECT_EQ(r.diagnostic, "");
     EXPECT_EQ(r.reason, "undefined");
     // Any text beyond the boilerplate is kept as the diagnostic.
-    Record t = OnlyRecord(TextBounce(
-        "Delivery to the following recipients failed permanently:\n\n   * kijitora@example.or.jp\n\n"
-        "Mailbox quota exceeded\n"));
+    Record t = OnlyRecord(
+        TextBounce("Delivery to the following recipients failed permanently:\n\n   * kijitora@example.or.jp\n\n"
+                   "Mailbox quota exceeded\n"));
     EXPECT_EQ(t.reason, "mailboxfull");
 }
 
