@@ -80,11 +80,129 @@ std::string DecodeBase64(std::string_view text) {
     return out;
 }
 
+// The same state machine as mimetic::QP::Decoder (so results do not change), with runs of plain
+// characters copied at once instead of one call per character.
 std::string DecodeQuotedPrintable(std::string_view text) {
-    mimetic::QP::Decoder decoder;
+    enum State { kWaitingChar, kAfterEq, kWaitingFirstHex, kWaitingSecondHex, kBlank, kNewline };
+    auto blank = [](unsigned char c) { return c == ' ' || c == '\t'; };
+    auto newline = [](unsigned char c) { return c == '\r' || c == '\n'; };
     std::string out;
     out.reserve(text.size());
-    mimetic::decode(text.begin(), text.end(), decoder, std::back_inserter(out));
+    std::string prev;
+    State state = kWaitingChar;
+    unsigned char nl = 0;
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    while (i < n) {
+        auto c = static_cast<unsigned char>(text[i]);
+        switch (state) {
+            case kWaitingChar: {
+                if (blank(c)) {
+                    state = kBlank;
+                    continue;
+                }
+                if (newline(c)) {
+                    state = kNewline;
+                    continue;
+                }
+                if (c == '=') {
+                    state = kAfterEq;
+                    prev.push_back('=');
+                    ++i;
+                    continue;
+                }
+                std::size_t j = i;
+                while (j < n) {
+                    auto d = static_cast<unsigned char>(text[j]);
+                    if (d < 33 || d == '=') break;
+                    ++j;
+                }
+                if (j > i) {
+                    out.append(text.substr(i, j - i));
+                    i = j;
+                    continue;
+                }
+                ++i;  // control character: dropped (RFC 2045 6.7 note 4)
+                continue;
+            }
+            case kBlank:
+                if (blank(c)) {
+                    prev.push_back(static_cast<char>(c));
+                } else if (newline(c)) {
+                    prev.clear();  // soft line break; trailing blanks dropped
+                    state = kWaitingChar;
+                } else {
+                    out.append(prev);
+                    prev.clear();
+                    state = kWaitingChar;
+                    continue;
+                }
+                ++i;
+                continue;
+            case kAfterEq:
+                if (blank(c)) {
+                    prev.push_back(static_cast<char>(c));
+                } else if (newline(c)) {
+                    state = kNewline;
+                    continue;
+                } else {
+                    if (prev.size() > 1) {
+                        out.append(prev);
+                        prev.clear();
+                        state = kWaitingChar;
+                    } else {
+                        state = kWaitingFirstHex;
+                    }
+                    continue;
+                }
+                ++i;
+                continue;
+            case kWaitingFirstHex:
+                if (HexValue(static_cast<char>(c)) < 0) {
+                    out.append(prev);
+                    prev.clear();
+                    out.push_back(static_cast<char>(c));
+                    state = kWaitingChar;
+                } else {
+                    prev.push_back(static_cast<char>(c));
+                    state = kWaitingSecondHex;
+                }
+                ++i;
+                continue;
+            case kWaitingSecondHex:
+                if (HexValue(static_cast<char>(c)) < 0) {
+                    out.append(prev);
+                    prev.clear();
+                    out.push_back(static_cast<char>(c));
+                } else {
+                    out.push_back(static_cast<char>(HexValue(prev.back()) << 4 | HexValue(static_cast<char>(c))));
+                    prev.clear();
+                }
+                state = kWaitingChar;
+                ++i;
+                continue;
+            case kNewline:
+                if (nl == 0) {
+                    nl = c;
+                    ++i;
+                    continue;
+                }
+                if (prev.empty() || prev[0] != '=') out.push_back('\n');
+                prev.clear();
+                state = kWaitingChar;
+                bool pair = c == (nl == '\r' ? '\n' : '\r');
+                nl = 0;
+                if (pair) ++i;
+                continue;
+        }
+    }
+    // mimetic's flush().
+    if (!prev.empty()) {
+        out.push_back('=');
+        if (prev.size() > 1 && prev[1] != ' ') out.push_back(prev[1]);
+    } else if (nl != 0) {
+        out.push_back('\n');
+    }
     return out;
 }
 
@@ -106,15 +224,25 @@ bool ValidUtf8(std::string_view s) {
 }
 }  // namespace
 
-std::string ToUtf8(std::string_view text, std::string_view charset) {
-    std::string cs = LowerString(charset);
-    if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
-        return std::string(text);
-    }
+namespace {
+// True when `text` in `charset` is already what ToUtf8 returns.
+bool SameInUtf8(std::string_view text, std::string_view cs) {
+    if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") return true;
     // 7-bit text is the same in UTF-8, except for stateful encodings (ISO-2022 escapes, UTF-7).
     bool ascii = std::all_of(text.begin(), text.end(),
                              [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != '\x1b' && c != '~'; });
-    if (ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32") return std::string(text);
+    return ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32";
+}
+}  // namespace
+
+void ToUtf8InPlace(std::string& text, std::string_view charset) {
+    if (SameInUtf8(text, LowerString(charset))) return;
+    text = ToUtf8(text, charset);
+}
+
+std::string ToUtf8(std::string_view text, std::string_view charset) {
+    std::string cs = LowerString(charset);
+    if (SameInUtf8(text, cs)) return std::string(text);
     // iconv_open loads a gconv module from disk: keep one descriptor per charset and thread.
     struct Cache {
         std::vector<std::pair<std::string, iconv_t>> entries;
@@ -226,6 +354,15 @@ std::string DecodeEncodedWords(std::string_view value) {
     return out;
 }
 
+namespace {
+// Unfold(), then DecodeEncodedWords() only when there is an encoded word (one copy less).
+std::string UnfoldAndDecode(std::string_view value) {
+    std::string unfolded = Unfold(value);
+    if (unfolded.find("=?") == std::string::npos) return unfolded;
+    return DecodeEncodedWords(unfolded);
+}
+}  // namespace
+
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     std::vector<HeaderField> fields;
     std::size_t pos = 0;
@@ -233,7 +370,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     std::string value;
     auto flush = [&] {
         if (!name.empty() && fields.size() < max_fields) {
-            fields.push_back({AsciiLower(name), DecodeEncodedWords(Unfold(value))});
+            fields.push_back({AsciiLower(name), UnfoldAndDecode(value)});
         }
         name.clear();
         value.clear();
@@ -273,6 +410,124 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     }
     flush();
     return Headers(std::move(fields));
+}
+
+bool IsTraceField(std::string_view name) {
+    if (name.empty()) return false;
+    auto is = [&](std::string_view n) { return EqualsIgnoreCase(name, n); };
+    auto starts = [&](std::string_view p) { return StartsWithIgnoreCase(name, p); };
+    switch (name[0] | 0x20) {
+        case 'r':
+            return is("received") || is("received-spf");
+        case 'd':
+            return is("dkim-signature") || is("domainkey-signature");
+        case 'a':
+            return is("authentication-results") || starts("arc-");
+        case 'x':
+            return is("x-received") || starts("x-ms-exchange-") || starts("x-microsoft-") || starts("x-forefront-") ||
+                   is("x-google-dkim-signature") || is("x-google-smtp-source") || is("x-gm-message-state");
+        default:
+            return false;
+    }
+}
+
+std::string DropTraceFields(std::string_view text) {
+    enum State { kHeader, kBody, kPartHeader, kSkip };
+    std::string out;
+    out.reserve(text.size());
+    State state = kHeader;
+    bool dropping = false;           // inside a trace field (its continuation lines go too)
+    bool attached = false;           // the part header announced message/rfc822
+    bool in_attached = false;        // kHeader is the header of an attached message
+    bool fields_seen = false;        // ... and it had header fields (not an encoded body)
+    bool report = false;             // ... and that message is itself a delivery report
+    std::string_view part_boundary;  // the delimiter line that opened the current part
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        if (state == kSkip) {
+            // The body of an attached original: only its header is read, so it is left out up
+            // to the delimiter of the part that holds it.
+            std::size_t at = pos;
+            while (true) {
+                at = text.find(part_boundary, at);
+                if (at == std::string_view::npos || at == 0 || text[at - 1] == '\n') break;
+                at += part_boundary.size();
+            }
+            pos = at == std::string_view::npos ? text.size() : at;
+            state = kBody;
+            continue;
+        }
+        if (state == kBody && !text.substr(pos).starts_with("--")) {
+            // Body text is copied up to the next line that may be a boundary.
+            std::size_t dash = text.find("\n--", pos);
+            std::size_t upto = dash == std::string_view::npos ? text.size() : dash + 1;
+            out.append(text.substr(pos, upto - pos));
+            pos = upto;
+            continue;
+        }
+        std::size_t eol = text.find('\n', pos);
+        std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
+        std::string_view line = text.substr(pos, next - pos);
+        bool blank = line == "\n" || line.empty();
+        bool keep = true;
+        switch (state) {
+            case kHeader:
+                if (in_attached && !part_boundary.empty() && line.starts_with(part_boundary)) {
+                    state = kPartHeader;  // an attached message without a body
+                    attached = false;
+                    in_attached = false;
+                    part_boundary = StripWhitespace(line);
+                } else if (blank) {
+                    bool skip = in_attached && fields_seen && !report && part_boundary.size() > 2;
+                    state = skip ? kSkip : kBody;
+                    dropping = false;
+                    in_attached = false;
+                } else if (line[0] == ' ' || line[0] == '\t') {
+                    keep = !dropping;
+                } else {
+                    std::size_t colon = line.find(':');
+                    dropping = colon != std::string_view::npos && IsTraceField(line.substr(0, colon));
+                    keep = !dropping;
+                    if (colon != std::string_view::npos && colon > 0 &&
+                        std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
+                                    [](char c) { return c > 32 && c < 127; })) {
+                        fields_seen = true;
+                        if (StartsWithIgnoreCase(line, "content-type:") &&
+                            StartsWithIgnoreCase(StripWhitespace(line.substr(13)), "multipart/report")) {
+                            report = true;
+                        }
+                    }
+                }
+                break;
+            case kBody:
+                if (line.starts_with("--")) {
+                    state = kPartHeader;
+                    attached = false;
+                    part_boundary = StripWhitespace(line);
+                }
+                break;
+            case kPartHeader:
+                if (blank) {
+                    state = attached ? kHeader : kBody;
+                    in_attached = attached;
+                    fields_seen = false;
+                    report = false;
+                } else if (StartsWithIgnoreCase(line, "content-type:")) {
+                    std::string_view value = StripWhitespace(line.substr(13));
+                    attached =
+                        StartsWithIgnoreCase(value, "message/rfc822") || StartsWithIgnoreCase(value, "message/global");
+                } else if (line.starts_with("--")) {
+                    attached = false;
+                    part_boundary = StripWhitespace(line);
+                }
+                break;
+            case kSkip:
+                break;
+        }
+        if (keep) out.append(line);
+        pos = next;
+    }
+    return out;
 }
 
 namespace {
@@ -322,22 +577,12 @@ struct Walker {
     int entity_count = 0;
     absl::Status status;
 
-    // Trace and signature fields no parser reads (and the bulk of a header block).
-    static bool Ignored(const std::string& name) {
-        auto is = [&](std::string_view n) { return EqualsIgnoreCase(name, n); };
-        auto starts = [&](std::string_view p) { return StartsWithIgnoreCase(name, p); };
-        return is("received") || is("dkim-signature") || is("authentication-results") || is("received-spf") ||
-               is("domainkey-signature") || starts("arc-") || is("x-received") || starts("x-ms-exchange-") ||
-               starts("x-microsoft-") || starts("x-forefront-") || is("x-google-dkim-signature") ||
-               is("x-google-smtp-source") || is("x-gm-message-state");
-    }
-
     Headers ConvertHeaders(const mimetic::Header& header) {
         std::vector<HeaderField> fields;
         for (const mimetic::Field& f : header) {
             if (fields.size() >= 512) break;
-            if (Ignored(f.name())) continue;
-            fields.push_back({AsciiLower(f.name()), DecodeEncodedWords(Unfold(f.value()))});
+            if (IsTraceField(f.name())) continue;
+            fields.push_back({AsciiLower(f.name()), UnfoldAndDecode(f.value())});
         }
         return Headers(std::move(fields));
     }
@@ -360,7 +605,8 @@ struct Walker {
         return raw;
     }
 
-    void Walk(const mimetic::MimeEntity& entity, int depth, int message_level, bool top) {
+    // `decode`: bodies inside an attached message are decoded too (a forwarded delivery report).
+    void Walk(const mimetic::MimeEntity& entity, int depth, int message_level, bool top, bool decode = false) {
         if (!status.ok()) return;
         if (++entity_count > limits.max_parts) {
             status = absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
@@ -385,7 +631,7 @@ struct Walker {
                     {"text/x-preamble", charset, ToUtf8(body.preamble(), charset), depth, message_level, {}});
             }
             for (const mimetic::MimeEntity* child : body.parts()) {
-                Walk(*child, depth + 1, message_level, false);
+                Walk(*child, depth + 1, message_level, false, decode);
             }
             // A multipart whose boundary parameter was lost (e.g. an unfolded continuation line)
             // has no parts: its raw body is the text.
@@ -402,23 +648,28 @@ struct Walker {
                 const mimetic::MimeEntity* child = body.parts().front();
                 AttachedMessage attached;
                 attached.headers = ConvertHeaders(child->header());
+                // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
+                // bounce): its parts are read like the top level's.
+                bool report =
+                    message_level == 0 &&
+                    StartsWithIgnoreCase(StripWhitespace(attached.headers.Get("content-type")), "multipart/report");
                 out.attached.push_back(std::move(attached));
-                Walk(*child, depth + 1, message_level + 1, false);
+                Walk(*child, depth + 1, message_level + 1, false, report);
             } else {
                 std::string raw = DecodeBody(body, headers.Get("content-transfer-encoding"));
                 out.attached.push_back({ParseHeaderBlock(raw)});
             }
             return;
         }
-        if (message_level > 0 && content_type != "text/rfc822-headers" && content_type != "message/rfc822-headers" &&
-            content_type != "text/rfc822-header") {
+        if (message_level > 0 && !decode && content_type != "text/rfc822-headers" &&
+            content_type != "message/rfc822-headers" && content_type != "text/rfc822-header") {
             // Inside the returned original: its header is all the parsers read, so its parts are
             // listed without decoding their bodies.
             out.parts.push_back({std::move(content_type), std::move(charset), {}, depth, message_level, {}});
             return;
         }
         std::string decoded = DecodeBody(body, headers.Get("content-transfer-encoding"));
-        if (type == "text" || type == "message") decoded = ToUtf8(decoded, charset);
+        if (type == "text" || type == "message") ToUtf8InPlace(decoded, charset);
         if (content_type == "text/rfc822-headers" || content_type == "message/rfc822-headers" ||
             content_type == "text/rfc822-header") {
             out.attached.push_back({ParseHeaderBlock(decoded)});
@@ -433,7 +684,10 @@ struct Walker {
 absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeLimits& limits) {
     FlatMessage flat;
     try {
-        mimetic::MimeEntity entity(message.begin(), message.end());
+        // mimetic parses every field of every header; the trace fields (most of a header block)
+        // are dropped first since no parser reads them.
+        std::string light = DropTraceFields(message);
+        mimetic::MimeEntity entity(light.data(), light.data() + light.size());
         Walker walker{limits, flat, 0, absl::OkStatus()};
         walker.Walk(entity, 0, 0, true);
         if (!walker.status.ok()) return walker.status;

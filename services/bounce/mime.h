@@ -67,11 +67,22 @@ absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeL
 // text/rfc822-headers; stops at the first empty line. At most `max_fields` fields.
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields = 512);
 
+// Trace and signature fields no parser reads (Received, DKIM-Signature, ARC-*, ...), which make up
+// the bulk of most header blocks.
+bool IsTraceField(std::string_view name);
+
+// `text` without the trace fields of its top-level header and of the headers of attached
+// message/rfc822 entities, and without the bodies of attached messages (except delivery reports),
+// which no parser reads (a line-based scan; anything it does not recognise is kept).
+std::string DropTraceFields(std::string_view text);
+
 // Decodes RFC 2047 encoded words, converting their charsets to UTF-8.
 std::string DecodeEncodedWords(std::string_view value);
 
 // Converts `text` from `charset` to UTF-8 (iconv); invalid sequences are replaced.
 std::string ToUtf8(std::string_view text, std::string_view charset);
+// The same, converting `text` only when it is not already the result.
+void ToUtf8InPlace(std::string& text, std::string_view charset);
 
 std::string DecodeBase64(std::string_view text);
 std::string DecodeQuotedPrintable(std::string_view text);

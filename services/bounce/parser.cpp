@@ -234,7 +234,8 @@ std::string FindReplyCode(std::string_view text) {
 
 std::string FindCommand(std::string_view lower) {
     if (!Contains(lower, "rcpt") && !Contains(lower, "data") && !Contains(lower, "mail from") &&
-        !Contains(lower, "helo") && !Contains(lower, "ehlo") && !Contains(lower, "initial connection")) {
+        !Contains(lower, "helo") && !Contains(lower, "ehlo") && !Contains(lower, "initial connection") &&
+        !Contains(lower, "while talking to")) {
         return {};
     }
     struct Probe {
@@ -261,7 +262,12 @@ std::string FindCommand(std::string_view lower) {
     }};
     std::size_t best = std::string_view::npos;
     std::string_view command;
+    // Every probe starts with one of these three; most texts have none of them.
+    const bool in_reply = Contains(lower, "in reply to ");
+    const bool after = Contains(lower, "after ");
+    const bool transcript = Contains(lower, ">>> ");
     for (const Probe& p : kProbes) {
+        if (p.needle[0] == 'i' ? !in_reply : p.needle[0] == 'a' ? !after : !transcript) continue;
         std::size_t at = lower.find(p.needle);
         if (at != std::string_view::npos && (best == std::string_view::npos || at < best)) {
             best = at;
@@ -269,12 +275,27 @@ std::string FindCommand(std::string_view lower) {
         }
     }
     if (command.empty()) {
+        // "MAIL FROM: a@b  RCPT TO: c@d" with no reply in between is a summary of the envelope
+        // (e.g. Apache James's "Message details"), not a transcript of the command that failed.
+        std::size_t mail_from = lower.find("mail from");
+        std::size_t rcpt_to = lower.find("rcpt to");
+        if (mail_from != std::string_view::npos && rcpt_to != std::string_view::npos && mail_from < rcpt_to &&
+            FindReplyCode(lower.substr(mail_from, rcpt_to - mail_from)).empty()) {
+            return {};
+        }
         if (Contains(lower, "rcpt to") || Contains(lower, "after rcpt") || Contains(lower, "rcpt_to") ||
             Contains(lower, "smtp:rcpt") || Contains(lower, "rcpt command")) {
             return "RCPT";
         }
         if (Contains(lower, "mail from")) return "MAIL";
         if (Contains(lower, "final data") || Contains(lower, "end of data")) return "DATA";
+        // Sendmail transcript: "... while talking to mx.example.org.:" then the server's reply
+        // ("<<< 554 ...") with no command sent (">>>"): the greeting refused the connection.
+        if (std::size_t at = lower.find("while talking to"); at != std::string_view::npos) {
+            std::size_t reply = lower.find("<<< ", at);
+            std::size_t sent = lower.find(">>> ", at);
+            if (reply != std::string_view::npos && sent == std::string_view::npos) return "CONN";
+        }
     }
     return std::string(command);
 }
@@ -392,9 +413,32 @@ constexpr std::string_view kOriginalMarkers[] = {
     "content-type: text/rfc822-headers",
 };
 
+bool IsDecoration(char c) {
+    return IsSpace(c) || c == '-' || c == '=' || c == '>' || c == '*';
+}
+
+// kOriginalMarkers split into their leading decoration and the rest, which starts with a letter.
+struct MarkerTable {
+    struct Entry {
+        std::string_view marker;
+        std::size_t decoration;  // length of the marker's own leading decoration ("----- ")
+    };
+    std::vector<Entry> by_first[26];
+    MarkerTable() {
+        for (std::string_view m : kOriginalMarkers) {
+            std::size_t d = 0;
+            while (d < m.size() && IsDecoration(m[d]))
+                ++d;
+            by_first[m[d] - 'a'].push_back({m, d});
+        }
+    }
+};
+
 // The part of a bounce text before the copy of the original message: everything before the
 // first line that, after leading blanks and decoration ("-", "=", ">", "*"), starts with a marker.
+// A marker's own decoration ("----- original message") must be the end of the line's decoration.
 std::string_view ErrorSection(std::string_view text) {
+    static const MarkerTable table;
     text = text.substr(0, std::min(text.size(), kMaxSectionBytes));
     std::size_t pos = 0;
     char lowered[96];
@@ -403,16 +447,22 @@ std::string_view ErrorSection(std::string_view text) {
         if (eol == std::string_view::npos) eol = text.size();
         std::size_t n = std::min<std::size_t>(eol - pos, sizeof lowered);
         std::size_t decoration = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            char c = text[pos + i];
-            lowered[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-            if (decoration == i && (IsSpace(c) || c == '-' || c == '=' || c == '>' || c == '*')) ++decoration;
-        }
-        std::string_view line(lowered, n);
-        for (std::size_t k = 0; k <= decoration && k < n; ++k) {
-            std::string_view rest = line.substr(k);
-            for (std::string_view marker : kOriginalMarkers) {
-                if (rest.starts_with(marker)) return text.substr(0, pos);
+        while (decoration < n && IsDecoration(text[pos + decoration]))
+            ++decoration;
+        if (decoration < n) {
+            char first = text[pos + decoration];
+            if (first >= 'A' && first <= 'Z') first = static_cast<char>(first + 32);
+            if (first >= 'a' && first <= 'z' && !table.by_first[first - 'a'].empty()) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    char c = text[pos + i];
+                    lowered[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+                }
+                std::string_view line(lowered, n);
+                for (const MarkerTable::Entry& e : table.by_first[first - 'a']) {
+                    if (e.decoration <= decoration && line.substr(decoration - e.decoration).starts_with(e.marker)) {
+                        return text.substr(0, pos);
+                    }
+                }
             }
         }
         pos = eol + 1;
@@ -458,10 +508,31 @@ std::string DropRepeatedCodes(std::string_view text, std::string_view reply, std
     return Squeeze(out);
 }
 
+// The enhanced status code the remote server gave with its reply ("550 5.7.1", "550-'5.7.1",
+// "550 #5.1.0"), which is more precise than a code the reporting MTA put before it; "" if none.
+std::string FindReplyStatus(std::string_view text) {
+    for (std::size_t i = 0; i + 9 <= text.size(); ++i) {
+        char c = text[i];
+        if ((c != '4' && c != '5') || !IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
+        if (i > 0 && (IsAlnum(text[i - 1]) || text[i - 1] == '.' || text[i - 1] == '-')) continue;
+        std::size_t j = i + 3;
+        if (text[j] != ' ' && text[j] != '-') continue;
+        ++j;
+        while (j < text.size() && j < i + 6 && (text[j] == '\'' || text[j] == '"' || text[j] == '#' || text[j] == ' '))
+            ++j;
+        if (j + 5 > text.size() || text[j] != c || text[j + 1] != '.') continue;
+        std::size_t next = 0;
+        std::string code = FindStatusFrom(text.substr(j, 12), &next);
+        if (next > 0 && !code.empty() && text.compare(j, code.size(), code) == 0) return code;
+    }
+    return {};
+}
+
 void FillFromDiagnostic(Record& r) {
     std::string_view d = r.diagnostic;
     if (r.reply_code.empty()) r.reply_code = FindReplyCode(d);
-    std::string in_text = FindStatus(d);
+    std::string in_text = FindReplyStatus(d);
+    if (in_text.empty()) in_text = FindStatus(d);
     if (r.status.empty()) {
         r.status = in_text;
     } else if (!in_text.empty() && in_text != r.status && in_text[0] == r.status[0]) {
@@ -469,6 +540,26 @@ void FillFromDiagnostic(Record& r) {
     }
     if (r.smtp_command.empty()) r.smtp_command = FindCommand(Lower(d));
     if (!r.reply_code.empty()) r.diagnostic = DropRepeatedCodes(r.diagnostic, r.reply_code, r.status);
+}
+
+// The address of a DSN recipient field ("rfc822; user@host"). RFC 3464 takes the address as the
+// reporting MTA wrote it, so a local host name without a dot ("kijitora@mailhub0") is kept.
+std::string DsnAddress(std::string_view value) {
+    std::string address = FirstAddress(value);
+    if (!address.empty()) return address;
+    std::size_t semi = value.find(';');
+    std::string_view v = StripWhitespace(semi == std::string_view::npos ? value : value.substr(semi + 1));
+    if (!v.empty() && v.front() == '<' && v.back() == '>') v = StripWhitespace(v.substr(1, v.size() - 2));
+    std::size_t at = v.rfind('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 >= v.size() || v.size() > kMaxAddressBytes) return {};
+    std::string_view local = v.substr(0, at);
+    std::string_view domain = v.substr(at + 1);
+    if (!std::all_of(local.begin(), local.end(), IsAddressChar)) return {};
+    if (!IsAlnum(domain.front()) ||
+        !std::all_of(domain.begin(), domain.end(), [](char c) { return IsAlnum(c) || c == '-' || c == '.'; })) {
+        return {};
+    }
+    return NormalizeAddress(v);
 }
 
 bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>& drafts) {
@@ -487,7 +578,7 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
         Draft d;
         Record& r = d.record;
         r.kind = "dsn";
-        r.recipient = FirstAddress(h.Get("final-recipient"));
+        r.recipient = DsnAddress(h.Get("final-recipient"));
         r.original_recipient = FirstAddress(h.Get("original-recipient"));
         if (r.recipient.empty()) r.recipient = r.original_recipient;
         if (r.recipient.empty()) r.recipient = FirstAddress(h.Get("x-actual-recipient"));
@@ -555,6 +646,19 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
             bool bracket = !u.empty() && u.front() == '<';
             if (bracket) u.remove_prefix(1);
             AddressSpan span = FindAddress(u);
+            if (span.begin == 0 && !bracket) {
+                // "a@b <c@d>: text": a name-addr whose display name looks like an address; the
+                // address is the one in angle brackets.
+                std::string_view after = u.substr(span.end);
+                if (after.starts_with(" <")) {
+                    AddressSpan inner = FindAddress(after);
+                    if (inner.begin == 2 && inner.end < after.size() && after[inner.end] == '>') {
+                        u = after.substr(2);
+                        bracket = true;
+                        span = {0, inner.end - 2};
+                    }
+                }
+            }
             if (span.begin == 0) {
                 std::string_view rest = u.substr(span.end);
                 if (bracket && !rest.empty() && rest.front() == '>') rest.remove_prefix(1);
@@ -631,6 +735,27 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
     return mentions;
 }
 
+// Sentences DSN generators put before every recipient list, whatever went wrong.
+constexpr std::string_view kBoilerplate[] = {
+    "this is an automatically generated delivery status notification.",
+    "delivery to the following recipients failed permanently:",
+    "delivery to the following recipient failed permanently:",
+    "delivery to the following recipients failed.",
+    "delivery to the following recipient failed.",
+};
+
+// True if `text`, without the boilerplate sentences and the recipient's address, has no words.
+bool OnlyBoilerplate(std::string_view text, std::string_view address) {
+    std::string rest = Squeeze(Lower(text), 4 * kMaxDiagnosticBytes);
+    for (std::string_view b : kBoilerplate) {
+        for (std::size_t at = rest.find(b); at != std::string::npos; at = rest.find(b))
+            rest.erase(at, b.size());
+    }
+    for (std::size_t at = rest.find(address); at != std::string::npos; at = rest.find(address))
+        rest.erase(at, address.size());
+    return std::none_of(rest.begin(), rest.end(), [](char c) { return IsAlnum(c); });
+}
+
 std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
     std::vector<Draft> drafts;
     std::string_view section = ctx.Section(text);
@@ -669,6 +794,16 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
             diag.append(lines[l]);
             diag.push_back(' ');
         }
+        {
+            // Sendmail transcript: "554 <a@b>... Remote protocol error" sums up the reply right above
+            // it ("<<< 501 ... open relay"), which followed the command above that (">>> MAIL From:").
+            auto starts = [&](std::size_t l, std::string_view p) { return StripWhitespace(lines[l]).starts_with(p); };
+            std::size_t m = mentions[k].line;
+            if (m > 0 && starts(m - 1, "<<< ")) {
+                if (m > 1 && starts(m - 2, ">>> ")) StrAppend(&diag, lines[m - 2], " ");
+                StrAppend(&diag, lines[m - 1], " ");
+            }
+        }
         auto existing =
             std::find_if(found.begin(), found.end(), [&](const auto& p) { return p.first == mentions[k].address; });
         if (existing == found.end()) {
@@ -687,6 +822,8 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
     auto failure = [](const std::string& code) { return !code.empty() && code[0] != '2'; };
     if (found.size() == 1 && !failure(FindReplyCode(found[0].second)) && !failure(FindStatus(found[0].second))) {
         found[0].second = std::string(section.substr(0, 4 * kMaxDiagnosticBytes));
+        // A text that only introduces the list of recipients gives no reason: no diagnostic.
+        if (OnlyBoilerplate(found[0].second, found[0].first)) found[0].second.clear();
     }
     for (auto& [address, diag] : found) {
         if (static_cast<int>(drafts.size()) >= ctx.limits.max_records) break;
@@ -698,6 +835,27 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
         drafts.push_back(std::move(d));
     }
     return drafts;
+}
+
+// Missing diagnostics of DSN records: the recipient's paragraph of the human-readable part.
+void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& drafts) {
+    if (drafts.empty()) return;
+    std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text);
+    for (std::size_t di = 0; di < drafts.size(); ++di) {
+        Draft& d = drafts[di];
+        if (d.record.recipient.empty() && di < text_drafts.size()) {
+            // "Final-Recipient: rfc822; @mx.example.org": the text names the recipient.
+            d.record.recipient = text_drafts[di].record.recipient;
+        }
+        for (const Draft& t : text_drafts) {
+            if (t.record.recipient != d.record.recipient && text_drafts.size() != 1) continue;
+            if (d.record.smtp_command.empty()) d.record.smtp_command = t.record.smtp_command;
+            if (!d.record.diagnostic.empty() && !d.record.status.empty()) break;
+            if (d.record.diagnostic.empty()) d.record.diagnostic = t.record.diagnostic;
+            FillFromDiagnostic(d.record);
+            break;
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -867,6 +1025,39 @@ bool LooksLikeBounce(const Context& ctx) {
     return Contains(ct, "multipart/report");
 }
 
+// A mailing list manager's refusal of a posting (fml: "X-MLServer", sent by LIST-admin@): the
+// recipient is the list address the text names.
+bool IsListManagerNotice(const Headers& h) {
+    if (!h.Has("x-mlserver")) return false;
+    std::string from = Lower(h.Get("from"));
+    std::size_t at = from.find('@');
+    return at != std::string::npos && std::string_view(from).substr(0, at).ends_with("-admin");
+}
+
+// The notice names the list in angle brackets at the end of a sentence: "... list <l@example.org>."
+std::vector<Draft> ParseListNotice(Context& ctx, std::string_view text) {
+    std::vector<Draft> drafts;
+    std::string_view section = ctx.Section(text);
+    for (std::string_view line : Lines(section)) {
+        std::string_view t = StripWhitespace(line);
+        if (t.ends_with('.')) t.remove_suffix(1);
+        if (!t.ends_with('>')) continue;
+        std::size_t open = t.rfind('<');
+        if (open == std::string_view::npos) continue;
+        std::string_view inside = t.substr(open + 1, t.size() - open - 2);
+        AddressSpan span = FindAddress(inside);
+        if (span.begin != 0 || span.end != inside.size()) continue;
+        Draft d;
+        d.record.kind = "nonstandard";
+        d.record.recipient = NormalizeAddress(inside);
+        d.record.diagnostic = Squeeze(section);
+        FillFromDiagnostic(d.record);
+        drafts.push_back(std::move(d));
+        break;
+    }
+    return drafts;
+}
+
 // RFC 3834 and vendor auto-reply markers; subjects in several languages.
 bool IsAutoReply(const Headers& h) {
     std::string from = Lower(h.Get("from"));
@@ -982,30 +1173,31 @@ void CollectCandidates(const Headers& h, OriginalMessage& o) {
 }
 
 std::optional<OriginalMessage> FindOriginal(Context& ctx, std::string_view quoted_text) {
-    Headers headers;
+    const Headers* headers = nullptr;
     for (const AttachedMessage& a : ctx.flat.attached) {
         if (!a.headers.empty()) {
-            headers = a.headers;
+            headers = &a.headers;
             break;
         }
     }
-    if (headers.empty() && !quoted_text.empty()) {
+    Headers quoted;
+    if (headers == nullptr && !quoted_text.empty()) {
         // A copy of the original quoted in the bounce text: the header block after the marker.
         std::string_view error = ctx.Section(quoted_text);
         std::string_view rest = quoted_text.substr(error.size());
         std::size_t nl = rest.find('\n');
         if (nl != std::string_view::npos) rest.remove_prefix(nl + 1);
-        Headers h = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)));
-        if (h.Has("to") || h.Has("message-id") || h.Has("from")) headers = std::move(h);
+        quoted = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)));
+        if (quoted.Has("to") || quoted.Has("message-id") || quoted.Has("from")) headers = &quoted;
     }
-    if (headers.empty()) return std::nullopt;
+    if (headers == nullptr || headers->empty()) return std::nullopt;
     OriginalMessage o;
-    o.message_id = std::string(StripWhitespace(headers.Get("message-id")).substr(0, 998));
-    o.to = std::string(headers.Get("to").substr(0, 998));
-    o.from = std::string(headers.Get("from").substr(0, 998));
-    o.subject = std::string(headers.Get("subject").substr(0, 998));
-    o.return_path = FirstAddress(headers.Get("return-path"));
-    CollectCandidates(headers, o);
+    o.message_id = std::string(StripWhitespace(headers->Get("message-id")).substr(0, 998));
+    o.to = std::string(headers->Get("to").substr(0, 998));
+    o.from = std::string(headers->Get("from").substr(0, 998));
+    o.subject = std::string(headers->Get("subject").substr(0, 998));
+    o.return_path = FirstAddress(headers->Get("return-path"));
+    CollectCandidates(*headers, o);
     return o;
 }
 
@@ -1019,7 +1211,19 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     r.kind = "arf";
     r.feedback_type = Lower(StripWhitespace(h.Get("feedback-type")));
     if (r.feedback_type.empty()) r.feedback_type = "abuse";
-    r.recipient = FirstAddress(h.Get("original-rcpt-to"));
+    // RFC 5965 allows Original-Rcpt-To once per recipient of the reported message.
+    std::vector<std::string> more;
+    for (const HeaderField& f : h.fields()) {
+        if (f.name != "original-rcpt-to") continue;
+        std::string a = FirstAddress(f.value);
+        if (a.empty()) continue;
+        if (r.recipient.empty()) {
+            r.recipient = std::move(a);
+        } else if (a != r.recipient && std::find(more.begin(), more.end(), a) == more.end() &&
+                   static_cast<int>(more.size()) + 1 < ctx.limits.max_records) {
+            more.push_back(std::move(a));
+        }
+    }
     if (r.recipient.empty()) r.recipient = FirstAddress(h.Get("removal-recipient"));
     if (r.recipient.empty()) {
         for (const AttachedMessage& a : ctx.flat.attached) {
@@ -1031,7 +1235,12 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     r.diagnostic = Squeeze(FirstTextBody(ctx.flat), 200);
     d.format_reason = "feedback";
     d.format_rule = "arf.feedback-report";
-    drafts.push_back(std::move(d));
+    drafts.push_back(d);
+    for (std::string& a : more) {
+        Draft other = d;
+        other.record.recipient = std::move(a);
+        drafts.push_back(std::move(other));
+    }
     return drafts;
 }
 
@@ -1086,6 +1295,9 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
         in.smtp_command = r.smtp_command;
         in.remote_host = r.remote_mta;
         in.recipient = r.recipient;
+        // Without a Reporting-MTA field, the domain the bounce came from names the reporting system.
+        std::string_view from_domain = std::string_view(ctx.bounce_from).substr(ctx.bounce_from.rfind('@') + 1);
+        in.reporting_host = r.reporting_mta.empty() ? from_domain : std::string_view(r.reporting_mta);
         in.format_reason = d.format_reason;
         in.format_rule = d.format_rule;
         Decision decision = ctx.rules.Classify(in);
@@ -1118,6 +1330,46 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
         }
         ctx.report.records.push_back(std::move(r));
     }
+}
+
+// The message with LF line ends (LF and CRLF input give identical results), one line at a time.
+// Repairs one common malformation on the way: a Content-Type parameter continued on a line that
+// is not indented ("Content-Type: multipart/alternative;\nboundary=\"x\""), which MIME parsers
+// otherwise read as the end of the header and lose the boundary with it.
+std::string NormalizeLines(std::string_view raw) {
+    std::string text;
+    text.reserve(raw.size() + 16);
+    bool in_content_type = false;  // the previous line belongs to a Content-Type field ending in ';'
+    std::size_t pos = 0;
+    while (pos < raw.size()) {
+        std::size_t eol = raw.find('\n', pos);
+        std::size_t end = eol == std::string_view::npos ? raw.size() : eol;
+        std::string_view line = raw.substr(pos, end - pos);
+        if (eol != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+        bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+        if (in_content_type && !line.empty() && !continuation) {
+            std::size_t eq = line.find('=');
+            std::size_t colon = line.find(':');
+            std::string_view name = StripWhitespace(line.substr(0, eq == std::string_view::npos ? 0 : eq));
+            if (eq != std::string_view::npos && eq < 40 && (colon == std::string_view::npos || colon > eq) &&
+                (EqualsIgnoreCase(name, "boundary") || EqualsIgnoreCase(name, "charset") ||
+                 EqualsIgnoreCase(name, "report-type") || EqualsIgnoreCase(name, "type"))) {
+                text.push_back('\t');
+                continuation = true;
+            }
+        }
+        if (line.empty()) {
+            in_content_type = false;
+        } else if (continuation) {
+            in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
+        } else {
+            in_content_type = StartsWithIgnoreCase(line, "content-type:") && StripWhitespace(line).ends_with(';');
+        }
+        text.append(line);
+        if (eol != std::string_view::npos) text.push_back('\n');
+        pos = end + 1;
+    }
+    return text;
 }
 
 absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
@@ -1171,13 +1423,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     if (raw_message.size() > limits.max_message_bytes) {
         return absl::ResourceExhaustedError(StrCat("message larger than ", limits.max_message_bytes, " bytes"));
     }
-    // LF and CRLF input give identical results: work on LF only.
-    std::string text;
-    text.reserve(raw_message.size());
-    for (std::size_t i = 0; i < raw_message.size(); ++i) {
-        if (raw_message[i] == '\r' && i + 1 < raw_message.size() && raw_message[i + 1] == '\n') continue;
-        text.push_back(raw_message[i]);
-    }
+    std::string text = NormalizeLines(raw_message);
     if (text.starts_with("From ")) {
         // mbox separator line: not part of the message.
         std::size_t nl = text.find('\n');
@@ -1229,33 +1475,23 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
                 ParseDeliveryStatus(ctx, p.body, drafts);
             }
         }
-        if (!drafts.empty()) {
-            // Missing diagnostics: take the recipient's paragraph from the human-readable part.
-            std::vector<Draft> text_drafts;
-            bool text_parsed = false;
-            for (std::size_t di = 0; di < drafts.size(); ++di) {
-                Draft& d = drafts[di];
-                if (!text_parsed) {
-                    text_drafts = ParseNonStandard(ctx, body_text);
-                    text_parsed = true;
-                }
-                if (d.record.recipient.empty() && di < text_drafts.size()) {
-                    // "Final-Recipient: rfc822; @mx.example.org": the text names the recipient.
-                    d.record.recipient = text_drafts[di].record.recipient;
-                }
-                for (const Draft& t : text_drafts) {
-                    if (t.record.recipient != d.record.recipient && text_drafts.size() != 1) continue;
-                    if (d.record.smtp_command.empty()) d.record.smtp_command = t.record.smtp_command;
-                    if (!d.record.diagnostic.empty() && !d.record.status.empty()) break;
-                    if (d.record.diagnostic.empty()) d.record.diagnostic = t.record.diagnostic;
-                    FillFromDiagnostic(d.record);
-                    break;
+        FillFromText(ctx, body_text, drafts);
+        if (drafts.empty()) {
+            // A delivery report forwarded inside this message, which says nothing of its own.
+            std::string inner_text;
+            for (const MimePart& p : ctx.flat.parts) {
+                if (p.message_level != 1 || p.body.empty()) continue;
+                if (inner_text.empty() && p.content_type == "text/plain") inner_text = p.body;
+                if (p.content_type == "message/delivery-status" || p.content_type == "message/global-delivery-status") {
+                    ParseDeliveryStatus(ctx, p.body, drafts);
                 }
             }
+            FillFromText(ctx, inner_text, drafts);
         }
     }
     // 3. Amazon SES notifications, then non-standard bounces (text, sometimes with DSN fields inline).
     if (drafts.empty() && Contains(body_text, "notificationType")) drafts = ParseSesJson(ctx, body_text);
+    if (drafts.empty() && IsListManagerNotice(ctx.flat.headers)) drafts = ParseListNotice(ctx, body_text);
     if (drafts.empty() && LooksLikeBounce(ctx)) {
         std::string lower_body = Lower(body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes)));
         if (Contains(lower_body, "final-recipient:") || Contains(lower_body, "original-recipient:")) {
@@ -1264,19 +1500,26 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             if (at == std::string::npos || at > lower_body.find("final-recipient:"))
                 at = lower_body.find("final-recipient:");
             std::size_t ls = lower_body.rfind('\n', at);
-            ParseDeliveryStatus(ctx, std::string_view(body_text).substr(ls == std::string::npos ? 0 : ls + 1), drafts);
+            std::size_t fields_start = ls == std::string::npos ? 0 : ls + 1;
+            ParseDeliveryStatus(ctx, std::string_view(body_text).substr(fields_start), drafts);
             for (Draft& d : drafts)
                 d.record.kind = "nonstandard";
+            // The human-readable text above the inline fields.
+            FillFromText(ctx, std::string_view(body_text).substr(0, fields_start), drafts);
         }
         if (drafts.empty()) drafts = ParseNonStandard(ctx, body_text);
         if (drafts.empty()) {
             // Fall back to the To: of the returned original, attached or quoted.
-            std::vector<AttachedMessage> originals = ctx.flat.attached;
-            if (std::optional<OriginalMessage> quoted = FindOriginal(ctx, body_text); quoted && originals.empty()) {
-                originals.push_back({Headers({{"to", quoted->to}})});
+            std::vector<std::string_view> tos;
+            for (const AttachedMessage& a : ctx.flat.attached)
+                tos.push_back(a.headers.Get("to"));
+            std::optional<OriginalMessage> quoted;
+            if (tos.empty()) {
+                quoted = FindOriginal(ctx, body_text);
+                if (quoted) tos.push_back(quoted->to);
             }
-            for (const AttachedMessage& a : originals) {
-                std::string to = FirstAddress(a.headers.Get("to"));
+            for (std::string_view to_field : tos) {
+                std::string to = FirstAddress(to_field);
                 if (to.empty()) continue;
                 Draft d;
                 d.record.kind = "nonstandard";

@@ -302,9 +302,13 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     {
         std::string host = AsciiLower(in.remote_host);
         std::string rcpt_domain = AsciiLower(in.recipient.substr(in.recipient.rfind('@') + 1));
+        std::string reporting = AsciiLower(in.reporting_host);
         for (const TextRule& r : host_rules_) {
             if (r.host.starts_with("rcpt:")) {
                 if (in.recipient.empty() || !rcpt_domain.ends_with(r.host.substr(5))) continue;
+            } else if (r.host.starts_with("reporting:")) {
+                // The format of the provider that wrote the bounce, whoever the remote host was.
+                if (reporting.empty() || reporting.find(r.host.substr(10)) == std::string::npos) continue;
             } else if (host.empty() || host.find(r.host) == std::string::npos) {
                 continue;
             }
@@ -385,6 +389,8 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     }
     if (in.action == "delayed" || in.action == "expired") return finish("expired", "fallback.delayed");
     if (in.smtp_command == "EHLO" || in.smtp_command == "HELO") return finish("blocked", "fallback.helo");
+    // Refused at the greeting: the server does not talk to this client at all.
+    if (in.smtp_command == "CONN" && in.reply_code.starts_with("5")) return finish("blocked", "fallback.conn");
     if (!text.empty()) return finish("onhold", "fallback.onhold");
     return finish("undefined", "fallback.undefined");
 }

@@ -32,6 +32,7 @@ struct ClassifyInput {
     std::string_view smtp_command;     // upper-case "RCPT", "DATA", "EHLO", ... or ""
     std::string_view remote_host;      // remote MTA host name or ""
     std::string_view recipient;        // the recipient address (host rules "rcpt:DOMAIN")
+    std::string_view reporting_host;   // the reporting MTA's host name (host rules "reporting:HOST")
     std::string_view format_reason;    // a reason the message format itself states, or ""
     std::string_view format_rule;      // id for format_reason
 };

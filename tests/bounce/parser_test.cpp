@@ -450,5 +450,301 @@ TEST(BounceParser, RecordLimit) {
     EXPECT_EQ(report->records.size(), 10u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Rules added in rules version 2026.11.22-2 and the parser changes that go with them.
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+    std::size_t at = text.find(from);
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    return text;
+}
+
+// A non-standard bounce whose human-readable text is `body`.
+std::string TextBounce(const std::string& body, const std::string& extra_headers = "") {
+    return "From: Mail Delivery System <MAILER-DAEMON@mx.sender.example>\n"
+           "To: sender@sender.example\n"
+           "Subject: Undelivered Mail Returned to Sender\n" +
+           extra_headers + "\n" + body;
+}
+
+Record OnlyRecord(const std::string& message) {
+    auto report = Parse(message);
+    EXPECT_TRUE(report.ok()) << report.status();
+    if (!report.ok() || report->records.size() != 1) {
+        ADD_FAILURE() << "expected one record";
+        return {};
+    }
+    return report->records[0];
+}
+
+TEST(BounceRules, UnindentedBoundaryParameterIsRepaired) {
+    // "boundary=" on its own unindented line after "Content-Type: multipart/alternative;".
+    std::string msg =
+        "From: MAILER-DAEMON@mx.sender.example\n"
+        "To: sender@sender.example\n"
+        "Subject: Undeliverable\n"
+        "Content-Type: multipart/mixed; boundary=\"outer\"\n"
+        "\n"
+        "--outer\n"
+        "Content-Type: multipart/alternative;\n"
+        "boundary=\"inner\"\n"
+        "\n"
+        "--inner\n"
+        "Content-Type: text/plain\n"
+        "Content-Transfer-Encoding: quoted-printable\n"
+        "\n"
+        "<kijitora@example.jp>: 550 5.1.1 the email address wasn't found at the destina=\n"
+        "tion domain\n"
+        "--inner--\n"
+        "--outer--\n";
+    Record r = OnlyRecord(msg);
+    EXPECT_EQ(r.recipient, "kijitora@example.jp");
+    // Decoded (no "=\n" left), and the MIME headers of the inner part are not in the text.
+    EXPECT_EQ(r.diagnostic.find("Content-Type"), std::string::npos) << r.diagnostic;
+    EXPECT_NE(r.diagnostic.find("destination domain"), std::string::npos) << r.diagnostic;
+    EXPECT_EQ(r.reason, "userunknown");
+    Record crlf = OnlyRecord(Crlf(msg));
+    EXPECT_EQ(crlf.diagnostic, r.diagnostic);
+}
+
+TEST(BounceRules, ReportingMtaProviderRules) {
+    const std::string block =
+        "Final-Recipient: rfc822; kijitora@example.jp\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 550 kijitora@example.jp... No such user\n";
+    // Without an SMTP command, a "no such user" text alone is read as filtered...
+    Record plain = OnlyRecord(Dsn(block));
+    EXPECT_EQ(plain.reason, "filtered");
+    // ...but MessageLabs reports only RCPT-time rejections in this format.
+    Record ml = OnlyRecord(Replace(Dsn(block), "dns; mx.sender.example", "dns; server-1.bemta-2.messagelabs.com"));
+    EXPECT_EQ(ml.reason, "userunknown");
+    EXPECT_EQ(ml.rule_id, "ml.nouser");
+    EXPECT_TRUE(ml.hard_bounce);
+    const std::string outlook =
+        "Final-Recipient: rfc822; kijitora@example.jp\nAction: failed\nStatus: 5.5.0\n"
+        "Diagnostic-Code: smtp; 550 Requested action not taken: mailbox unavailable (-1:2:-3)\n";
+    Record ol = OnlyRecord(Replace(Dsn(outlook), "dns; mx.sender.example", "dns;BAY004-MC1F22.hotmail.com"));
+    EXPECT_EQ(ol.reason, "userunknown");
+    EXPECT_EQ(ol.rule_id, "ol.unavail");
+}
+
+TEST(BounceRules, SpectrumAupCodes) {
+    Record r =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; kijitora@charter.example\nAction: failed\nStatus: 5.1.0\n"
+                       "Diagnostic-Code: smtp; 550 5.1.0 <bounce@sender.example> sender rejected. AUP#In-1310\n"));
+    EXPECT_EQ(r.reason, "toomanyconn");
+    EXPECT_EQ(r.rule_id, "fmt.spectrum.13");
+    Record big =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; kijitora@charter.example\nAction: failed\nStatus: 5.0.0\n"
+                       "Diagnostic-Code: smtp; 552 message rejected. AUP#Out-1530\n"));
+    EXPECT_EQ(big.reason, "mesgtoobig");
+}
+
+TEST(BounceRules, GmailSessionState) {
+    Record r = OnlyRecord(TextBounce(
+        "Delivery to the following recipient failed permanently:\n\n     kijitora@example.co.jp\n\n"
+        "Technical details of permanent failure:\nGoogle tried to deliver your message, but it was rejected by the "
+        "recipient domain. The error that the other server returned was: 554 554 Header error (state 18).\n"));
+    EXPECT_EQ(r.recipient, "kijitora@example.co.jp");
+    EXPECT_EQ(r.reason, "filtered");
+    EXPECT_EQ(r.rule_id, "fmt.gmail.state18");
+}
+
+TEST(BounceRules, HeaderErrorIsPolicyViolation) {
+    Record r =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; kijitora@example.jp\nAction: failed\nStatus: 5.7.9\n"
+                       "Diagnostic-Code: smtp; 554 5.7.9 Header error\n"));
+    EXPECT_EQ(r.reason, "policyviolation");
+}
+
+TEST(BounceRules, NullMxAndCarrierExpiry) {
+    Record mx =
+        OnlyRecord(TextBounce("This message was created automatically by mail delivery software.\n\n"
+                              "A message that you sent could not be delivered to one or more of its recipients.\n\n"
+                              "  neko@example.org\n    an MX or SRV record indicated no SMTP service\n"));
+    EXPECT_EQ(mx.recipient, "neko@example.org");
+    EXPECT_EQ(mx.reason, "notaccept");
+    EXPECT_TRUE(mx.hard_bounce);
+    Record late = OnlyRecord(
+        TextBounce("Your message was not delivered within 0 days and 1 hours.\nRemote host is not responding.\n\n"
+                   "The following recipients did not receive this message:\n<neko@example.ne.jp>\n"));
+    EXPECT_EQ(late.reason, "expired");
+    EXPECT_EQ(late.rule_id, "exp.026");
+}
+
+TEST(BounceRules, ArfWithSeveralRecipients) {
+    std::string msg =
+        "From: abuse@reporter.example\nTo: abuse@sender.example\nSubject: complaint\n"
+        "Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nA complaint.\n"
+        "--b\nContent-Type: message/feedback-report\n\n"
+        "Feedback-Type: abuse\nVersion: 1\nOriginal-Rcpt-To: kijitora@example.com\n"
+        "Original-Rcpt-To: sabatora@example.net\nOriginal-Rcpt-To: kijitora@example.com\n"
+        "--b\nContent-Type: message/rfc822\n\nFrom: news@sender.example\nTo: kijitora@example.org\n\nhi\n"
+        "--b--\n";
+    auto report = Parse(msg);
+    ASSERT_TRUE(report.ok()) << report.status();
+    ASSERT_EQ(report->records.size(), 2u);
+    EXPECT_EQ(report->records[0].recipient, "kijitora@example.com");
+    EXPECT_EQ(report->records[1].recipient, "sabatora@example.net");
+    EXPECT_EQ(report->records[1].reason, "feedback");
+    EXPECT_EQ(report->records[1].feedback_type, "abuse");
+}
+
+TEST(BounceRules, DsnRecipientWithoutDot) {
+    Record r =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; kijitora@mailhub0\nOriginal-Recipient: rfc822;nekko@example.co.jp\n"
+                       "Action: failed\nStatus: 5.2.0\nDiagnostic-Code: x-unix; procmail: Lock failure\n"));
+    EXPECT_EQ(r.recipient, "kijitora@mailhub0");
+    EXPECT_EQ(r.original_recipient, "nekko@example.co.jp");
+    // Not an address at all: the original recipient stands in.
+    Record bad =
+        OnlyRecord(Dsn("Final-Recipient: rfc822; |/usr/bin/procmail\nOriginal-Recipient: rfc822;nekko@example.co.jp\n"
+                       "Action: failed\nStatus: 5.2.0\n"));
+    EXPECT_EQ(bad.recipient, "nekko@example.co.jp");
+}
+
+TEST(BounceRules, NameAddrRecipientIsTheBracketedAddress) {
+    Record r = OnlyRecord(
+        TextBounce("A message that you sent contained one or more recipient addresses that were\n"
+                   "incorrectly constructed:\n\n"
+                   "  kijitora@example.com <neko@example.net>: malformed address: <neko@example.net> may not follow "
+                   "kijitora@example.com\n\n"
+                   "This address has been ignored.\n"));
+    EXPECT_EQ(r.recipient, "neko@example.net");
+    EXPECT_EQ(r.reason, "syntaxerror");
+}
+
+TEST(BounceRules, SendmailTranscriptReplyAboveSummary) {
+    Record r = OnlyRecord(TextBounce(
+        "   ----- Transcript of session follows -----\n"
+        "While talking to mailin1.example.org:\n"
+        ">>> MAIL From:<sender@sender.example>\n"
+        "<<< 501 <sender@sender.example>... no access from mail server [192.0.2.55] which is an open relay.\n"
+        "554 <kijitora@example.org>... Remote protocol error\n"));
+    EXPECT_EQ(r.recipient, "kijitora@example.org");
+    EXPECT_EQ(r.reply_code, "554");
+    EXPECT_EQ(r.smtp_command, "MAIL");
+    EXPECT_EQ(r.reason, "blocked");
+}
+
+TEST(BounceRules, GreetingRefusedIsBlocked) {
+    std::string msg =
+        Dsn("Final-Recipient: rfc822; kijitora@example.org\nAction: failed\nStatus: 5.5.0\n"
+            "Diagnostic-Code: smtp; 554 IP=192.0.2.254 - A problem occurred. (BL)\n");
+    msg = Replace(msg, "I'm sorry to have to inform you that your message could not be delivered.\n",
+                  "   ----- Transcript of session follows -----\n... while talking to mx03.example.org.:\n"
+                  "<<< 554 IP=192.0.2.254 - A problem occurred. (BL)\n554 5.0.0 Service unavailable\n");
+    Record r = OnlyRecord(msg);
+    EXPECT_EQ(r.smtp_command, "CONN");
+    EXPECT_EQ(r.reason, "blocked");
+    EXPECT_EQ(r.rule_id, "fallback.conn");
+}
+
+TEST(BounceRules, RemoteStatusAfterReplyCodeWins) {
+    Record r = OnlyRecord(
+        Dsn("Final-Recipient: rfc822; kijitora@example.co.jp\nAction: failed\nStatus: 5.0.0\n"
+            "Diagnostic-Code: smtp; 5.1.0 - Unknown address error 550-'5.7.1 <b@ses.example>... Access denied'\n"));
+    EXPECT_EQ(r.status, "5.7.1");
+    EXPECT_EQ(r.reason, "securityerror");
+    EXPECT_FALSE(r.hard_bounce);
+}
+
+TEST(BounceRules, ForwardedDeliveryReport) {
+    std::string inner = Dsn(kUserUnknownBlock);
+    std::string msg =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@gateway.example>\n"
+        "To: postmaster@gateway.example\n"
+        "Subject: Returned mail: User unknown\n"
+        "Content-Type: multipart/mixed; boundary=\"fwd\"\n\n"
+        "--fwd\nContent-Type: text/plain\n\nThe original message was received at Thu Oct 13 2015\n\n"
+        "--fwd\nContent-Type: message/rfc822\n\n" +
+        inner + "--fwd--\n";
+    Record r = OnlyRecord(msg);
+    EXPECT_EQ(r.recipient, "kijitora@example.jp");
+    EXPECT_EQ(r.reason, "userunknown");
+    EXPECT_EQ(r.status, "5.1.1");
+}
+
+TEST(BounceRules, MailingListManagerRefusal) {
+    std::string msg =
+        "From: neko-admin@example.org\nTo: sironeko@example.net\n"
+        "Subject: You sironeko@example.net are not member (neko ML)\n"
+        "X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n\n"
+        "You are not a member of this mailing list <neko@example.org>.\n\n"
+        "If you know the general guide of this list, please send mail to the address\n\n"
+        "\tneko-ctl@example.org\n";
+    Record r = OnlyRecord(msg);
+    EXPECT_EQ(r.recipient, "neko@example.org");
+    EXPECT_EQ(r.reason, "rejected");
+    EXPECT_EQ(r.rule_id, "fmt.fml.notmember");
+    // The same text from an ordinary sender is not a bounce.
+    auto other = Parse(Replace(msg, "X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n", ""));
+    ASSERT_TRUE(other.ok());
+    EXPECT_TRUE(other->records.empty());
+}
+
+TEST(BounceRules, VerizonFormatAndEnvelopeSummary) {
+    const std::string body =
+        "Error: Invalid user address\n\nError message below:\n"
+        "550 - Requested action not taken: no such user here\n\nMessage details:\n"
+        "  Subject: Test message\n  MAIL FROM: sender@sender.example\n  RCPT TO: straycat@vtext.com\n";
+    std::string verizon =
+        "From: post_master@vtext.com\nTo: sender@sender.example\nSubject: Re: Test message\n\n" + body;
+    Record v = OnlyRecord(verizon);
+    EXPECT_EQ(v.recipient, "straycat@vtext.com");
+    EXPECT_EQ(v.reason, "userunknown");
+    EXPECT_EQ(v.rule_id, "vz.nouser");
+    // The same text from another system: the MAIL FROM / RCPT TO lines summarise the envelope and do
+    // not say the failure came after RCPT, so "no such user" is read as a filter (Sisimai's rule).
+    Record other = OnlyRecord(Replace(verizon, "post_master@vtext.com", "post_master@mail.example.net"));
+    EXPECT_EQ(other.smtp_command, "");
+    EXPECT_EQ(other.reason, "filtered");
+}
+
+TEST(BounceRules, BoilerplateIsNoDiagnostic) {
+    Record r = OnlyRecord(
+        TextBounce("      This is an automatically generated Delivery Status Notification.\n\n"
+                   "Delivery to the following recipients failed permanently:\n\n   * kijitora@example.or.jp\n"));
+    EXPECT_EQ(r.recipient, "kijitora@example.or.jp");
+    EXPECT_EQ(r.diagnostic, "");
+    EXPECT_EQ(r.reason, "undefined");
+    // Any text beyond the boilerplate is kept as the diagnostic.
+    Record t = OnlyRecord(
+        TextBounce("Delivery to the following recipients failed permanently:\n\n   * kijitora@example.or.jp\n\n"
+                   "Mailbox quota exceeded\n"));
+    EXPECT_EQ(t.reason, "mailboxfull");
+}
+
+TEST(BounceMime, QuotedPrintableMatchesMimetic) {
+    EXPECT_EQ(DecodeQuotedPrintable("caf=C3=A9 =\nau lait"), "caf\xc3\xa9 au lait");
+    EXPECT_EQ(DecodeQuotedPrintable("a=3db"), "a=b");
+    EXPECT_EQ(DecodeQuotedPrintable("bad =ZZ end"), "bad =ZZ end");
+    EXPECT_EQ(DecodeQuotedPrintable("line one\nline two\n"), "line one\nline two\n");
+    EXPECT_EQ(DecodeQuotedPrintable("soft   =  \nbreak"), "soft   break");
+    EXPECT_EQ(DecodeQuotedPrintable("ends with ="), "ends with =");
+}
+
+TEST(BounceMime, DropTraceFields) {
+    std::string msg =
+        "Received: from a\n\tby b\nFrom: x@example.org\nDKIM-Signature: v=1;\n  b=abc\nSubject: s\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "Received: in the body stays\n"
+        "--b\nContent-Type: message/rfc822\n\nReceived: from c\nTo: y@example.org\n\nbody\nReceived: stays\n--b--\n";
+    EXPECT_EQ(DropTraceFields(msg),
+              "From: x@example.org\nSubject: s\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+              "Received: in the body stays\n"
+              "--b\nContent-Type: message/rfc822\n\nTo: y@example.org\n\n--b--\n");
+    // A delivery report attached as a message keeps its body (it is read); so does a part whose
+    // "header" is not one (an encoded message).
+    std::string report =
+        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: message/rfc822\n\nContent-Type: multipart/report; boundary=\"r\"\n\n--r\nstatus\n--r--\n"
+        "--b\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nRnJvbTogeEBleGFtcGxlLm9yZwo=\n\nmore\n"
+        "--b--\n";
+    EXPECT_EQ(DropTraceFields(report), report);
+    EXPECT_TRUE(IsTraceField("ARC-Seal"));
+    EXPECT_FALSE(IsTraceField("Return-Path"));
+}
+
 }  // namespace
 }  // namespace rebound::bounce
