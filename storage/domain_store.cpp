@@ -8,8 +8,8 @@
 namespace rebound::storage {
 namespace {
 
-DomainRow ToRow(const pqxx::row& r) {
-    DomainRow d;
+SenderDomainRow ToRow(const pqxx::row& r) {
+    SenderDomainRow d;
     d.id = r[0].as<std::int64_t>();
     d.account_id = r[1].as<std::int64_t>();
     d.domain = r[2].as<std::string>();
@@ -28,7 +28,7 @@ DomainRow ToRow(const pqxx::row& r) {
 
 }  // namespace
 
-absl::StatusOr<DomainRow> RegisterDomain(pqxx::connection& conn, std::int64_t account, const std::string& domain,
+absl::StatusOr<SenderDomainRow> RegisterDomain(pqxx::connection& conn, std::int64_t account, const std::string& domain,
                                          const std::string& label, const std::string& feedback_domain) {
     std::optional<std::int64_t> id;
     absl::Status s = Guard("domain_register", [&] {
@@ -46,8 +46,8 @@ absl::StatusOr<DomainRow> RegisterDomain(pqxx::connection& conn, std::int64_t ac
     return GetDomain(conn, account, *id);
 }
 
-absl::StatusOr<DomainRow> GetDomain(pqxx::connection& conn, std::int64_t account, std::int64_t id) {
-    std::optional<DomainRow> row;
+absl::StatusOr<SenderDomainRow> GetDomain(pqxx::connection& conn, std::int64_t account, std::int64_t id) {
+    std::optional<SenderDomainRow> row;
     absl::Status s = Guard("domain_get", [&] {
         pqxx::nontransaction tx(conn);
         pqxx::result r = tx.exec_prepared("domain_get", id, account);
@@ -58,9 +58,9 @@ absl::StatusOr<DomainRow> GetDomain(pqxx::connection& conn, std::int64_t account
     return *row;
 }
 
-absl::StatusOr<std::vector<DomainRow>> ListDomains(pqxx::connection& conn, std::int64_t account,
+absl::StatusOr<std::vector<SenderDomainRow>> ListDomains(pqxx::connection& conn, std::int64_t account,
                                                    std::int64_t after_id, int limit) {
-    std::vector<DomainRow> out;
+    std::vector<SenderDomainRow> out;
     absl::Status s = Guard("domain_list", [&] {
         pqxx::nontransaction tx(conn);
         for (const auto& r : tx.exec_prepared("domain_list", account, after_id, limit))
@@ -82,8 +82,8 @@ absl::Status DeleteDomain(pqxx::connection& conn, std::int64_t account, std::int
     return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<DomainRow>> ClaimDueDomains(pqxx::connection& conn, int limit, int lease_seconds) {
-    std::vector<DomainRow> out;
+absl::StatusOr<std::vector<SenderDomainRow>> ClaimDueDomains(pqxx::connection& conn, int limit, int lease_seconds) {
+    std::vector<SenderDomainRow> out;
     absl::Status s = Guard("domains_due", [&] {
         pqxx::work tx(conn);
         for (const auto& r : tx.exec_prepared("domains_due", limit, lease_seconds))
@@ -94,7 +94,7 @@ absl::StatusOr<std::vector<DomainRow>> ClaimDueDomains(pqxx::connection& conn, i
     return out;
 }
 
-absl::StatusOr<DomainRow> RecordCheck(pqxx::connection& conn, std::int64_t account, std::int64_t id,
+absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t account, std::int64_t id,
                                       const CheckRecord& check, DecideFn decide, const void* context) {
     bool found = false;
     absl::Status s = Guard("domain_record_check", [&] {

@@ -11,7 +11,7 @@
 
 namespace rebound::storage {
 
-struct DomainRow {
+struct SenderDomainRow {
     std::int64_t id = 0;
     std::int64_t account_id = 0;
     std::string domain;           // example.com
@@ -29,19 +29,19 @@ struct DomainRow {
 
 // ALREADY_EXISTS when the feedback domain is registered already (by any account). A domain
 // the same account deleted is registered afresh (state pending).
-absl::StatusOr<DomainRow> RegisterDomain(pqxx::connection& conn, std::int64_t account, const std::string& domain,
+absl::StatusOr<SenderDomainRow> RegisterDomain(pqxx::connection& conn, std::int64_t account, const std::string& domain,
                                          const std::string& label, const std::string& feedback_domain);
 // NOT_FOUND unless the domain is the account's and not deleted.
-absl::StatusOr<DomainRow> GetDomain(pqxx::connection& conn, std::int64_t account, std::int64_t id);
+absl::StatusOr<SenderDomainRow> GetDomain(pqxx::connection& conn, std::int64_t account, std::int64_t id);
 // Domains with id > after_id, in id order.
-absl::StatusOr<std::vector<DomainRow>> ListDomains(pqxx::connection& conn, std::int64_t account,
+absl::StatusOr<std::vector<SenderDomainRow>> ListDomains(pqxx::connection& conn, std::int64_t account,
                                                    std::int64_t after_id, int limit);
 // Soft delete. NOT_FOUND unless the domain is the account's and not deleted.
 absl::Status DeleteDomain(pqxx::connection& conn, std::int64_t account, std::int64_t id);
 
 // Claims up to `limit` domains due for a re-check (any account), moving their next check
 // `lease_seconds` ahead so that concurrent checkers skip them.
-absl::StatusOr<std::vector<DomainRow>> ClaimDueDomains(pqxx::connection& conn, int limit, int lease_seconds);
+absl::StatusOr<std::vector<SenderDomainRow>> ClaimDueDomains(pqxx::connection& conn, int limit, int lease_seconds);
 
 struct CheckRecord {
     std::string outcome;   // ok, failing, temporary
@@ -60,7 +60,7 @@ using DecideFn = StateDecision (*)(const std::string& state, int failures, const
 
 // In one transaction: locks the domain, asks `decide` for the new state, stores the check
 // and, when the state changed, a state change. NOT_FOUND if the domain was deleted meanwhile.
-absl::StatusOr<DomainRow> RecordCheck(pqxx::connection& conn, std::int64_t account, std::int64_t id,
+absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t account, std::int64_t id,
                                       const CheckRecord& check, DecideFn decide, const void* context);
 
 struct StateChangeRow {

@@ -34,7 +34,7 @@ LookupFactory AresFactory(const config::DnsConfig& dns) {
     };
 }
 
-absl::StatusOr<VerifyResult> VerifyAndRecord(storage::Pool& pool, const storage::DomainRow& domain,
+absl::StatusOr<VerifyResult> VerifyAndRecord(storage::Pool& pool, const storage::SenderDomainRow& domain,
                                              const Expectation& expect, const Schedule& schedule,
                                              const LookupFactory& lookups) {
     auto lookup = lookups();
@@ -84,7 +84,7 @@ void Rechecker::Stop() {
 }
 
 absl::StatusOr<int> Rechecker::RunOnce() {
-    std::vector<storage::DomainRow> due;
+    std::vector<storage::SenderDomainRow> due;
     {
         auto conn = pool_->Acquire();
         if (!conn.ok()) return conn.status();
@@ -96,7 +96,7 @@ absl::StatusOr<int> Rechecker::RunOnce() {
         due = std::move(*claimed);
     }
     int checked = 0;
-    for (const storage::DomainRow& d : due) {
+    for (const storage::SenderDomainRow& d : due) {
         {
             std::lock_guard lock(mu_);
             if (stop_) break;

@@ -20,7 +20,7 @@ namespace rebound::dns {
 
 struct VerifyResult {
     CheckResult check;
-    storage::DomainRow domain;  // after the check was recorded
+    storage::SenderDomainRow domain;  // after the check was recorded
 };
 
 // Makes a Lookup for one check; the default uses c-ares with the configured resolvers.
@@ -28,7 +28,7 @@ using LookupFactory = std::function<absl::StatusOr<std::unique_ptr<Lookup>>()>;
 LookupFactory AresFactory(const config::DnsConfig& dns);
 
 // Checks `domain` live and records the outcome and the resulting state.
-absl::StatusOr<VerifyResult> VerifyAndRecord(storage::Pool& pool, const storage::DomainRow& domain,
+absl::StatusOr<VerifyResult> VerifyAndRecord(storage::Pool& pool, const storage::SenderDomainRow& domain,
                                              const Expectation& expect, const Schedule& schedule,
                                              const LookupFactory& lookups);
 
