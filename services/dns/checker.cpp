@@ -102,7 +102,8 @@ class Checker {
         return Join(parts, ", ");
     }
 
-    void CheckCname(const Record& cname, bool other_data);
+    // Returns the end of the alias chain ("" when a lookup failed).
+    std::string CheckCname(const Record& cname, bool other_data);
     void CheckMx(const std::vector<Record>& mx);
     void CheckNothing(const Answer& mx_answer);
     void CheckWrongNames();
@@ -135,9 +136,17 @@ CheckResult Checker::Run() {
 
     if (!alias.empty()) {
         result_.mode = "cname";
-        CheckCname(alias.front(), !mx_at_f.empty() || txt_at_f);
+        const std::string end = CheckCname(alias.front(), !mx_at_f.empty() || txt_at_f);
         if (!mx_at_f.empty()) CheckMx(mx_at_f);
-        CheckSpf(txt, !txt_at_f);
+        // An authoritative server does not follow an alias into another zone: ask its end.
+        const bool txt_via_alias = std::any_of(txt.records.begin(), txt.records.end(), [](const Record& r) {
+            return r.type == static_cast<std::uint16_t>(RecordType::kTxt);
+        });
+        if (txt_at_f || txt_via_alias || end.empty()) {
+            CheckSpf(txt, !txt_at_f);
+        } else {
+            CheckSpf(Ask(end, RecordType::kTxt), true);
+        }
     } else if (!mx_at_f.empty()) {
         result_.mode = "mx";
         CheckMx(mx_at_f);
@@ -157,7 +166,7 @@ CheckResult Checker::Run() {
     return std::move(result_);
 }
 
-void Checker::CheckCname(const Record& cname, bool other_data) {
+std::string Checker::CheckCname(const Record& cname, bool other_data) {
     const std::string& f = result_.feedback_domain;
     if (other_data) {
         Add("cname_with_other_data", Severity::kError,
@@ -171,7 +180,7 @@ void Checker::CheckCname(const Record& cname, bool other_data) {
         const Answer next = Ask(target, RecordType::kCname);
         if (IsTemporary(next.rcode)) {
             Temporary(target, RecordType::kCname, next);
-            return;
+            return "";
         }
         const std::vector<Record> hop = Owned(next, target, RecordType::kCname);
         if (hop.empty()) break;
@@ -188,6 +197,7 @@ void Checker::CheckCname(const Record& cname, bool other_data) {
                    expect_.feedback_host, ": mail for ", f, " goes wherever that name points, not to Rebound. "
                    "Point the CNAME at ", expect_.feedback_host, "."));
     }
+    return target;
 }
 
 void Checker::CheckMx(const std::vector<Record>& mx) {

@@ -235,7 +235,9 @@ absl::StatusOr<std::unique_ptr<AresLookup>> AresLookup::Create(const ResolverOpt
     ares_options opts{};
     opts.timeout = options.timeout_ms;
     opts.tries = options.tries;
-    opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+    // NOCHECKRESP: a SERVFAIL or REFUSED answer is reported as such (c-ares would otherwise
+    // try the next server and, once all said so, report "connection refused").
+    opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
     const int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
     int rc = ares_init_options(&lookup->channel_->channel, &opts, mask);
     if (rc != ARES_SUCCESS) return absl::InternalError(StrCat("c-ares channel: ", ares_strerror(rc)));
