@@ -259,6 +259,7 @@ absl::StatusOr<std::unique_ptr<AresLookup>> AresLookup::Create(const ResolverOpt
         static_cast<int>(std::min<std::int64_t>(std::int64_t{options.timeout_ms} * options.tries * 4 *
                                                         static_cast<std::int64_t>(servers) + 1000,
                                                 120'000));
+    lookup->cancel_ = options.cancel;
     return lookup;
 }
 
@@ -266,6 +267,12 @@ AresLookup::~AresLookup() = default;
 
 Answer AresLookup::Query(std::string_view name, RecordType type) {
     Pending pending;
+    auto cancelled = [this] { return cancel_ != nullptr && cancel_->load(std::memory_order_relaxed); };
+    if (cancelled()) {
+        pending.answer.rcode = Rcode::kTimeout;
+        pending.answer.error = "cancelled";
+        return pending.answer;
+    }
     const std::string qname(name);
     ares_query(channel_->channel, qname.c_str(), 1 /* C_IN */, static_cast<int>(type), OnAnswer, &pending);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms_);
@@ -282,7 +289,7 @@ Answer AresLookup::Query(std::string_view name, RecordType type) {
             fds[n++] = pollfd{socks[i], events, 0};
         }
         timeval tv{};
-        timeval max{1, 0};
+        timeval max{0, 100000};  // wake up to notice cancellation
         ares_timeout(channel_->channel, &max, &tv);
         const int wait_ms = static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000);
         const int ready = poll(fds, n, wait_ms);
@@ -296,10 +303,10 @@ Answer AresLookup::Query(std::string_view name, RecordType type) {
                                             w ? fds[i].fd : ARES_SOCKET_BAD);
             }
         }
-        if (!pending.done && std::chrono::steady_clock::now() >= deadline) {
+        if (!pending.done && (cancelled() || std::chrono::steady_clock::now() >= deadline)) {
             ares_cancel(channel_->channel);  // calls OnAnswer with ARES_ECANCELLED
             pending.answer.rcode = Rcode::kTimeout;
-            pending.answer.error = "no answer in time";
+            pending.answer.error = cancelled() ? "cancelled" : "no answer in time";
             break;
         }
     }

@@ -3,6 +3,7 @@
 // the answer section (TTLs kept) and what kind of answer it was. Transport is c-ares;
 // the answer is parsed here, with every length and count from the network bounded.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -64,6 +65,9 @@ struct ResolverOptions {
     std::vector<std::string> servers;
     int timeout_ms = 3000;  // per try
     int tries = 2;
+    // When set and it becomes true, queries in progress end at once as kTimeout and later
+    // ones are not sent (reboundd's shutdown). Must outlive the lookup.
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 // A c-ares channel used synchronously. Not thread-safe: one per thread or per check.
@@ -81,6 +85,7 @@ class AresLookup final : public Lookup {
     struct Channel;
     std::unique_ptr<Channel> channel_;
     int deadline_ms_ = 0;
+    const std::atomic<bool>* cancel_ = nullptr;
 };
 
 }  // namespace rebound::dns

@@ -22,8 +22,9 @@ storage::StateDecision Decide(const std::string& state, int failures, const std:
 
 }  // namespace
 
-LookupFactory AresFactory(const config::DnsConfig& dns) {
+LookupFactory AresFactory(const config::DnsConfig& dns, const std::atomic<bool>* cancel) {
     ResolverOptions options;
+    options.cancel = cancel;
     options.servers = dns.resolvers;
     options.timeout_ms = static_cast<int>(dns.timeout_ms);
     options.tries = static_cast<int>(dns.tries);
@@ -36,12 +37,13 @@ LookupFactory AresFactory(const config::DnsConfig& dns) {
 
 absl::StatusOr<VerifyResult> VerifyAndRecord(storage::Pool& pool, const storage::SenderDomainRow& domain,
                                              const Expectation& expect, const Schedule& schedule,
-                                             const LookupFactory& lookups) {
+                                             const LookupFactory& lookups, const std::atomic<bool>* cancel) {
     auto lookup = lookups();
     if (!lookup.ok()) return lookup.status();
     VerifyResult out;
     // No database connection is held during the lookups, which may take seconds.
     out.check = Check(**lookup, expect, domain.domain, domain.feedback_label);
+    if (cancel != nullptr && cancel->load()) return absl::CancelledError("check cancelled");
     storage::CheckRecord record{std::string(OutcomeName(out.check.outcome)), ToJson(out.check), out.check.Summary()};
     DecideContext context{out.check.outcome, &schedule};
     auto conn = pool.Acquire();
@@ -59,12 +61,12 @@ absl::StatusOr<VerifyResult> VerifyAndRecord(storage::Pool& pool, const storage:
     return out;
 }
 
-Rechecker::Rechecker(storage::Pool* pool, const config::DnsConfig& dns, LookupFactory lookups)
+Rechecker::Rechecker(storage::Pool* pool, const config::DnsConfig& dns)
     : pool_(pool),
       dns_(dns),
       expect_(ExpectationFromConfig(dns)),
       schedule_(ScheduleFromConfig(dns)),
-      lookups_(std::move(lookups)) {}
+      lookups_(AresFactory(dns, &cancel_)) {}
 
 Rechecker::~Rechecker() {
     Stop();
@@ -75,6 +77,7 @@ void Rechecker::Start() {
 }
 
 void Rechecker::Stop() {
+    cancel_ = true;
     {
         std::lock_guard lock(mu_);
         stop_ = true;
@@ -101,8 +104,9 @@ absl::StatusOr<int> Rechecker::RunOnce() {
             std::lock_guard lock(mu_);
             if (stop_) break;
         }
-        auto result = VerifyAndRecord(*pool_, d, expect_, schedule_, lookups_);
+        auto result = VerifyAndRecord(*pool_, d, expect_, schedule_, lookups_, &cancel_);
         if (!result.ok()) {
+            if (result.status().code() == absl::StatusCode::kCancelled) break;
             log::Warn("domain.check_failed").Kv("domain_id", d.id).Kv("error", std::string(result.status().message()));
             continue;
         }

@@ -247,7 +247,7 @@ int Main(int argc, char** argv) {
     // Periodic DNS re-checks of sender domains (state pending/verified/failing).
     std::unique_ptr<dns::Rechecker> rechecker;
     if (cfg->dns.recheck_enabled) {
-        rechecker = std::make_unique<dns::Rechecker>(&pool, cfg->dns, dns::AresFactory(cfg->dns));
+        rechecker = std::make_unique<dns::Rechecker>(&pool, cfg->dns);
         rechecker->Start();
     }
     log::Info("reboundd.ready").Kv("version", REBOUND_VERSION);
