@@ -71,7 +71,7 @@ grpc::Status DomainServiceImpl::RegisterDomain(grpc::ServerContext* ctx, const v
     auto account = auth_->RequireAccount(*ctx);
     if (!account.ok()) return ToGrpc(account.status(), method);
     const std::string domain = NormalizeDnsName(req->domain());
-    if (!IsHostName(domain, 2) || domain.size() > 253 - 64) {
+    if (!IsHostName(domain, 2)) {
         return ToGrpc(absl::InvalidArgumentError(StrCat("domain: \"", req->domain().substr(0, 64),
                                                         "\" is not a domain name (like example.com)")),
                       method);
@@ -83,9 +83,15 @@ grpc::Status DomainServiceImpl::RegisterDomain(grpc::ServerContext* ctx, const v
                                                         "\" is not a DNS label (a-z, 0-9, '-', 1-63 characters)")),
                       method);
     }
+    const std::string feedback_domain = StrCat(label, ".", domain);
+    if (feedback_domain.size() > 253) {
+        return ToGrpc(absl::InvalidArgumentError("domain: too long for a feedback subdomain (at most 253 octets "
+                                                 "with the label)"),
+                      method);
+    }
     auto conn = pool_->Acquire();
     if (!conn.ok()) return ToGrpc(conn.status(), method);
-    auto row = storage::RegisterDomain(**conn, *account, domain, label, StrCat(label, ".", domain));
+    auto row = storage::RegisterDomain(**conn, *account, domain, label, feedback_domain);
     if (!row.ok()) return ToGrpc(row.status(), method);
     Fill(*row, resp);
     return grpc::Status::OK;

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <set>
 
 #include "services/common/json.h"
 #include "services/common/strings.h"
@@ -204,11 +203,9 @@ void Checker::CheckMx(const std::vector<Record>& mx) {
     const std::string& f = result_.feedback_domain;
     int lowest_rebound = 70000;
     int rebound_count = 0;
-    std::set<std::string> present;
     bool bad = false;
     std::vector<const Record*> foreign;
     for (const Record& r : mx) {
-        present.insert(r.data);
         if (IsIpLiteral(r.data)) {
             bad = true;
             Add("mx_target_ip", Severity::kError,
@@ -253,23 +250,25 @@ void Checker::CheckMx(const std::vector<Record>& mx) {
         return;
     }
     // Rebound's own hosts in the configured order: the primary must have the lowest preference.
+    auto preference_of = [&](const std::string& host) {
+        int best = -1;
+        for (const Record& r : mx)
+            if (r.data == host && (best < 0 || r.preference < best)) best = r.preference;
+        return best;  // -1: not listed
+    };
     const MxHost& primary = expect_.mx_hosts.front();
+    const int primary_preference = preference_of(primary.host);
     std::vector<std::string> missing;
-    for (const MxHost& want : expect_.mx_hosts)
-        if (present.count(want.host) == 0) missing.push_back(want.host);
     for (const MxHost& want : expect_.mx_hosts) {
-        if (&want == &primary || present.count(primary.host) == 0) continue;
-        for (const Record& p : mx) {
-            if (p.data != primary.host) continue;
-            for (const Record& b : mx) {
-                if (b.data == want.host && b.preference < p.preference) {
-                    Add("mx_backup_preferred", Severity::kWarning,
-                        StrCat("Rebound's backup host ", want.host, " has preference ", b.preference,
-                               ", lower than the primary ", primary.host, " (", p.preference,
-                               "): senders use the backup first. Mail still reaches Rebound; swap the "
-                               "preferences (", ExpectedMxText(), ")."));
-                }
-            }
+        const int preference = preference_of(want.host);
+        if (preference < 0) {
+            missing.push_back(want.host);
+        } else if (&want != &primary && primary_preference >= 0 && preference < primary_preference) {
+            Add("mx_backup_preferred", Severity::kWarning,
+                StrCat("Rebound's backup host ", want.host, " has preference ", preference, ", lower than the primary ",
+                       primary.host, " (", primary_preference,
+                       "): senders use the backup first. Mail still reaches Rebound; swap the preferences (",
+                       ExpectedMxText(), ")."));
         }
     }
     if (!missing.empty()) {
