@@ -29,7 +29,7 @@ SenderDomainRow ToRow(const pqxx::row& r) {
 }  // namespace
 
 absl::StatusOr<SenderDomainRow> RegisterDomain(pqxx::connection& conn, std::int64_t account, const std::string& domain,
-                                         const std::string& label, const std::string& feedback_domain) {
+                                               const std::string& label, const std::string& feedback_domain) {
     std::optional<std::int64_t> id;
     absl::Status s = Guard("domain_register", [&] {
         pqxx::work tx(conn);
@@ -39,8 +39,10 @@ absl::StatusOr<SenderDomainRow> RegisterDomain(pqxx::connection& conn, std::int6
     });
     if (!s.ok()) {
         // The (account, domain, label) constraint: the same account registering a name it has.
-        if (s.code() == absl::StatusCode::kAlreadyExists) id.reset();
-        else return s;
+        if (s.code() == absl::StatusCode::kAlreadyExists)
+            id.reset();
+        else
+            return s;
     }
     if (!id) return absl::AlreadyExistsError(StrCat(feedback_domain, " is registered already"));
     return GetDomain(conn, account, *id);
@@ -59,7 +61,7 @@ absl::StatusOr<SenderDomainRow> GetDomain(pqxx::connection& conn, std::int64_t a
 }
 
 absl::StatusOr<std::vector<SenderDomainRow>> ListDomains(pqxx::connection& conn, std::int64_t account,
-                                                   std::int64_t after_id, int limit) {
+                                                         std::int64_t after_id, int limit) {
     std::vector<SenderDomainRow> out;
     absl::Status s = Guard("domain_list", [&] {
         pqxx::nontransaction tx(conn);
@@ -95,7 +97,7 @@ absl::StatusOr<std::vector<SenderDomainRow>> ClaimDueDomains(pqxx::connection& c
 }
 
 absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t account, std::int64_t id,
-                                      const CheckRecord& check, DecideFn decide, const void* context) {
+                                            const CheckRecord& check, DecideFn decide, const void* context) {
     bool found = false;
     absl::Status s = Guard("domain_record_check", [&] {
         pqxx::work tx(conn);
@@ -104,8 +106,8 @@ absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t
         found = true;
         const std::string old_state = cur[0][0].as<std::string>();
         const StateDecision next = decide(old_state, cur[0][1].as<int>(), check.outcome, context);
-        tx.exec_prepared("domain_record_check", id, next.state, check.outcome, next.failures,
-                         next.next_check_seconds, check.json);
+        tx.exec_prepared("domain_record_check", id, next.state, check.outcome, next.failures, next.next_check_seconds,
+                         check.json);
         if (next.state != old_state) {
             tx.exec_prepared("domain_state_change_add", id, old_state, next.state, check.outcome, check.summary);
         }
@@ -117,8 +119,7 @@ absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t
 }
 
 absl::StatusOr<std::vector<StateChangeRow>> ListStateChanges(pqxx::connection& conn, std::int64_t account,
-                                                             std::int64_t domain_id, std::int64_t after_id,
-                                                             int limit) {
+                                                             std::int64_t domain_id, std::int64_t after_id, int limit) {
     std::vector<StateChangeRow> out;
     absl::Status s = Guard("domain_state_changes", [&] {
         pqxx::nontransaction tx(conn);

@@ -30,12 +30,12 @@ struct SenderDomainRow {
 // ALREADY_EXISTS when the feedback domain is registered already (by any account). A domain
 // the same account deleted is registered afresh (state pending).
 absl::StatusOr<SenderDomainRow> RegisterDomain(pqxx::connection& conn, std::int64_t account, const std::string& domain,
-                                         const std::string& label, const std::string& feedback_domain);
+                                               const std::string& label, const std::string& feedback_domain);
 // NOT_FOUND unless the domain is the account's and not deleted.
 absl::StatusOr<SenderDomainRow> GetDomain(pqxx::connection& conn, std::int64_t account, std::int64_t id);
 // Domains with id > after_id, in id order.
 absl::StatusOr<std::vector<SenderDomainRow>> ListDomains(pqxx::connection& conn, std::int64_t account,
-                                                   std::int64_t after_id, int limit);
+                                                         std::int64_t after_id, int limit);
 // Soft delete. NOT_FOUND unless the domain is the account's and not deleted.
 absl::Status DeleteDomain(pqxx::connection& conn, std::int64_t account, std::int64_t id);
 
@@ -44,9 +44,9 @@ absl::Status DeleteDomain(pqxx::connection& conn, std::int64_t account, std::int
 absl::StatusOr<std::vector<SenderDomainRow>> ClaimDueDomains(pqxx::connection& conn, int limit, int lease_seconds);
 
 struct CheckRecord {
-    std::string outcome;   // ok, failing, temporary
-    std::string json;      // the whole check
-    std::string summary;   // error codes, for the state change
+    std::string outcome;  // ok, failing, temporary
+    std::string json;     // the whole check
+    std::string summary;  // error codes, for the state change
 };
 // The state machine applied to a check, decided by the caller from the domain's current
 // state and failure count, which RecordCheck reads under a row lock and passes in.
@@ -61,7 +61,7 @@ using DecideFn = StateDecision (*)(const std::string& state, int failures, const
 // In one transaction: locks the domain, asks `decide` for the new state, stores the check
 // and, when the state changed, a state change. NOT_FOUND if the domain was deleted meanwhile.
 absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t account, std::int64_t id,
-                                      const CheckRecord& check, DecideFn decide, const void* context);
+                                            const CheckRecord& check, DecideFn decide, const void* context);
 
 struct StateChangeRow {
     std::int64_t id = 0;
@@ -72,7 +72,6 @@ struct StateChangeRow {
 };
 // The account's state changes after `after_id` (of one domain unless domain_id is 0).
 absl::StatusOr<std::vector<StateChangeRow>> ListStateChanges(pqxx::connection& conn, std::int64_t account,
-                                                             std::int64_t domain_id, std::int64_t after_id,
-                                                             int limit);
+                                                             std::int64_t domain_id, std::int64_t after_id, int limit);
 
 }  // namespace rebound::storage

@@ -97,8 +97,7 @@ grpc::Status DomainServiceImpl::RegisterDomain(grpc::ServerContext* ctx, const v
     return grpc::Status::OK;
 }
 
-grpc::Status DomainServiceImpl::GetDomain(grpc::ServerContext* ctx, const v1::GetDomainRequest* req,
-                                          v1::Domain* resp) {
+grpc::Status DomainServiceImpl::GetDomain(grpc::ServerContext* ctx, const v1::GetDomainRequest* req, v1::Domain* resp) {
     const char* method = "GetDomain";
     auto account = auth_->RequireAccount(*ctx);
     if (!account.ok()) return ToGrpc(account.status(), method);

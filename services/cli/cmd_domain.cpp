@@ -102,9 +102,12 @@ int RunCheck(const Context& context, const std::vector<std::string>& args) {
     const dns::CheckResult result = dns::Check(**lookup, dns::ExpectationFromConfig(cfg->dns), domain, label);
     std::cout << (json ? dns::ToJson(result) + "\n" : dns::ToText(result));
     switch (result.outcome) {
-        case dns::Outcome::kOk: return kExitOk;
-        case dns::Outcome::kTemporary: return kExitTemporary;
-        case dns::Outcome::kFailing: return kExitFailure;
+        case dns::Outcome::kOk:
+            return kExitOk;
+        case dns::Outcome::kTemporary:
+            return kExitTemporary;
+        case dns::Outcome::kFailing:
+            return kExitFailure;
     }
     return kExitFailure;
 }

@@ -238,8 +238,8 @@ absl::Status ValidateDns(const DnsConfig& dns) {
         std::int64_t preference = -1;
         std::string host;
         if (!ParseMxHost(entry, &preference, &host)) {
-            return absl::InvalidArgumentError(rebound::StrCat(
-                "dns.mx_hosts: \"", entry, "\" is not \"PREFERENCE HOST\" (0-65535 and a host name)"));
+            return absl::InvalidArgumentError(
+                rebound::StrCat("dns.mx_hosts: \"", entry, "\" is not \"PREFERENCE HOST\" (0-65535 and a host name)"));
         }
         if (!hosts.insert(host).second) {
             return absl::InvalidArgumentError(rebound::StrCat("dns.mx_hosts: ", host, " is listed twice"));

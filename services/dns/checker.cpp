@@ -11,19 +11,26 @@ namespace rebound::dns {
 
 std::string_view SeverityName(Severity severity) {
     switch (severity) {
-        case Severity::kOk: return "ok";
-        case Severity::kWarning: return "warning";
-        case Severity::kError: return "error";
-        case Severity::kTemporary: return "temporary";
+        case Severity::kOk:
+            return "ok";
+        case Severity::kWarning:
+            return "warning";
+        case Severity::kError:
+            return "error";
+        case Severity::kTemporary:
+            return "temporary";
     }
     return "error";
 }
 
 std::string_view OutcomeName(Outcome outcome) {
     switch (outcome) {
-        case Outcome::kOk: return "ok";
-        case Outcome::kFailing: return "failing";
-        case Outcome::kTemporary: return "temporary";
+        case Outcome::kOk:
+            return "ok";
+        case Outcome::kFailing:
+            return "failing";
+        case Outcome::kTemporary:
+            return "temporary";
     }
     return "failing";
 }
@@ -169,7 +176,8 @@ std::string Checker::CheckCname(const Record& cname, bool other_data) {
     const std::string& f = result_.feedback_domain;
     if (other_data) {
         Add("cname_with_other_data", Severity::kError,
-            StrCat(f, " has a CNAME record and other records (MX or TXT) at the same name. A CNAME must be the only "
+            StrCat(f,
+                   " has a CNAME record and other records (MX or TXT) at the same name. A CNAME must be the only "
                    "record at its name (RFC 1034 §3.6.2, RFC 2181 §10.1): resolvers may return either, so mail "
                    "may not reach Rebound. Keep either the CNAME or the MX and TXT records, not both."));
     }
@@ -193,8 +201,10 @@ std::string Checker::CheckCname(const Record& cname, bool other_data) {
     } else {
         Add("cname_wrong_target", Severity::kError,
             StrCat(f, " is an alias (CNAME) of ", Join(chain, " -> "), ", not of Rebound's feedback host ",
-                   expect_.feedback_host, ": mail for ", f, " goes wherever that name points, not to Rebound. "
-                   "Point the CNAME at ", expect_.feedback_host, "."));
+                   expect_.feedback_host, ": mail for ", f,
+                   " goes wherever that name points, not to Rebound. "
+                   "Point the CNAME at ",
+                   expect_.feedback_host, "."));
     }
     return target;
 }
@@ -209,9 +219,10 @@ void Checker::CheckMx(const std::vector<Record>& mx) {
         if (IsIpLiteral(r.data)) {
             bad = true;
             Add("mx_target_ip", Severity::kError,
-                StrCat("The MX record ", f, " -> ", r.data, " names an IP address. An MX must name a host "
-                       "(RFC 5321 §5.1, RFC 1035 §3.3.9); senders look ", r.data,
-                       " up as a host name and fail. Use ", ExpectedMxText(), "."));
+                StrCat("The MX record ", f, " -> ", r.data,
+                       " names an IP address. An MX must name a host "
+                       "(RFC 5321 §5.1, RFC 1035 §3.3.9); senders look ",
+                       r.data, " up as a host name and fail. Use ", ExpectedMxText(), "."));
             continue;
         }
         if (ReboundHost(r.data) != nullptr) {
@@ -226,8 +237,10 @@ void Checker::CheckMx(const std::vector<Record>& mx) {
             bad = true;
             Add("mx_target_cname", Severity::kError,
                 StrCat("The MX record ", f, " -> ", r.data, " points at an alias (", r.data, " is a CNAME of ",
-                       hop.front().data, "). MX targets must not be aliases (RFC 2181 §10.3); many senders refuse "
-                       "them. Point the MX directly at ", ExpectedMxText(), "."));
+                       hop.front().data,
+                       "). MX targets must not be aliases (RFC 2181 §10.3); many senders refuse "
+                       "them. Point the MX directly at ",
+                       ExpectedMxText(), "."));
             continue;
         }
         if (IsTemporary(c.rcode)) Temporary(r.data, RecordType::kCname, c);
@@ -237,8 +250,8 @@ void Checker::CheckMx(const std::vector<Record>& mx) {
         bad = true;
         Add("mx_foreign_host", Severity::kError,
             StrCat("The MX record ", f, " -> ", r->data, " (preference ", r->preference, ", TTL ", r->ttl,
-                   ") is not Rebound's: mail sent to it does not reach Rebound. Every MX of ", f,
-                   " must be one of ", ExpectedMxText(), "."));
+                   ") is not Rebound's: mail sent to it does not reach Rebound. Every MX of ", f, " must be one of ",
+                   ExpectedMxText(), "."));
         if (rebound_count > 0 && r->preference <= lowest_rebound) {
             Add("mx_foreign_preferred", Severity::kError,
                 StrCat(r->data, " has preference ", r->preference, ", not above Rebound's lowest (", lowest_rebound,
@@ -291,8 +304,10 @@ void Checker::CheckNothing(const Answer& mx_answer) {
     const std::string& f = result_.feedback_domain;
     if (mx_answer.rcode == Rcode::kNxDomain) {
         Add("nxdomain", Severity::kError,
-            StrCat(f, " does not exist in DNS (NXDOMAIN): no records were created at that name yet. Create "
-                   "the MX records (", ExpectedMxText(), ") or the CNAME to ", expect_.feedback_host, "."));
+            StrCat(f,
+                   " does not exist in DNS (NXDOMAIN): no records were created at that name yet. Create "
+                   "the MX records (",
+                   ExpectedMxText(), ") or the CNAME to ", expect_.feedback_host, "."));
     } else {
         std::vector<std::string> addresses;
         for (RecordType type : {RecordType::kA, RecordType::kAaaa}) {
@@ -304,11 +319,14 @@ void Checker::CheckNothing(const Answer& mx_answer) {
             Add("address_without_mx", Severity::kError,
                 StrCat(f, " has no MX record but an address record (", Join(addresses, ", "),
                        "): senders deliver bounces to that host (RFC 5321 §5.1), not to Rebound. Add the MX "
-                       "records (", ExpectedMxText(), ")."));
+                       "records (",
+                       ExpectedMxText(), ")."));
         } else {
             Add("mx_missing", Severity::kError,
-                StrCat(f, " exists but has no MX record and no CNAME: mail for it cannot be delivered. Create the "
-                       "MX records (", ExpectedMxText(), ") or the CNAME to ", expect_.feedback_host, "."));
+                StrCat(f,
+                       " exists but has no MX record and no CNAME: mail for it cannot be delivered. Create the "
+                       "MX records (",
+                       ExpectedMxText(), ") or the CNAME to ", expect_.feedback_host, "."));
         }
     }
     CheckWrongNames();
@@ -382,14 +400,18 @@ void Checker::CheckSpf(const Answer& txt, bool via_alias) {
     const std::string want = SpfRecordText(expect_);
     if (spf.empty()) {
         Add("spf_missing", Severity::kWarning,
-            StrCat("No SPF record at ", f, ". It is the envelope (bounce) domain of your mail, so receivers check "
-                   "SPF against it; add TXT \"", want, "\"."));
+            StrCat("No SPF record at ", f,
+                   ". It is the envelope (bounce) domain of your mail, so receivers check "
+                   "SPF against it; add TXT \"",
+                   want, "\"."));
         return;
     }
     if (spf.size() > 1) {
         Add("spf_multiple", Severity::kWarning,
-            StrCat(f, " has ", spf.size(), " SPF records; receivers treat that as an error (RFC 7208 §4.5). "
-                   "Keep one: \"", want, "\"."));
+            StrCat(f, " has ", spf.size(),
+                   " SPF records; receivers treat that as an error (RFC 7208 §4.5). "
+                   "Keep one: \"",
+                   want, "\"."));
         return;
     }
     const std::string lower = AsciiLower(spf.front()->data);

@@ -31,8 +31,8 @@ struct Verdict {
 struct CheckResult {
     std::string feedback_domain;
     Outcome outcome = Outcome::kTemporary;
-    std::string mode;            // "mx", "cname" or "none": how the feedback domain is set up
-    std::vector<Record> found;   // records seen, with TTLs
+    std::string mode;           // "mx", "cname" or "none": how the feedback domain is set up
+    std::vector<Record> found;  // records seen, with TTLs
     std::vector<Verdict> verdicts;
     bool Has(std::string_view code) const;
     // The codes of error verdicts, comma-separated (or of temporary ones when none).

@@ -25,8 +25,8 @@ struct Expectation {
 Expectation ExpectationFromConfig(const config::DnsConfig& dns);
 
 struct RecommendedRecord {
-    std::string name;   // feedback.example.com
-    std::string type;   // MX, TXT, CNAME
+    std::string name;  // feedback.example.com
+    std::string type;  // MX, TXT, CNAME
     std::uint16_t preference = 0;
     std::string value;  // host, or the TXT text without quotes
     std::string zone_line;

@@ -18,25 +18,39 @@ std::string_view TypeName(RecordType type) {
 
 std::string_view TypeName(std::uint16_t type) {
     switch (type) {
-        case 1: return "A";
-        case 2: return "NS";
-        case 5: return "CNAME";
-        case 6: return "SOA";
-        case 15: return "MX";
-        case 16: return "TXT";
-        case 28: return "AAAA";
-        default: return "OTHER";
+        case 1:
+            return "A";
+        case 2:
+            return "NS";
+        case 5:
+            return "CNAME";
+        case 6:
+            return "SOA";
+        case 15:
+            return "MX";
+        case 16:
+            return "TXT";
+        case 28:
+            return "AAAA";
+        default:
+            return "OTHER";
     }
 }
 
 std::string_view RcodeName(Rcode rcode) {
     switch (rcode) {
-        case Rcode::kAnswer: return "NOERROR";
-        case Rcode::kNoData: return "NODATA";
-        case Rcode::kNxDomain: return "NXDOMAIN";
-        case Rcode::kServFail: return "SERVFAIL";
-        case Rcode::kTimeout: return "TIMEOUT";
-        case Rcode::kError: return "ERROR";
+        case Rcode::kAnswer:
+            return "NOERROR";
+        case Rcode::kNoData:
+            return "NODATA";
+        case Rcode::kNxDomain:
+            return "NXDOMAIN";
+        case Rcode::kServFail:
+            return "SERVFAIL";
+        case Rcode::kTimeout:
+            return "TIMEOUT";
+        case Rcode::kError:
+            return "ERROR";
     }
     return "ERROR";
 }
@@ -105,11 +119,24 @@ Answer ParseResponse(const unsigned char* msg, std::size_t size) {
     const std::uint16_t ancount = U16(msg + 6);
     Answer answer;
     switch (rcode) {
-        case 0: answer.rcode = ancount > 0 ? Rcode::kAnswer : Rcode::kNoData; break;
-        case 2: answer.rcode = Rcode::kServFail; answer.error = "SERVFAIL"; break;
-        case 3: answer.rcode = Rcode::kNxDomain; break;
-        case 5: answer.rcode = Rcode::kServFail; answer.error = "REFUSED"; break;
-        default: answer.rcode = Rcode::kError; answer.error = StrCat("rcode ", rcode); break;
+        case 0:
+            answer.rcode = ancount > 0 ? Rcode::kAnswer : Rcode::kNoData;
+            break;
+        case 2:
+            answer.rcode = Rcode::kServFail;
+            answer.error = "SERVFAIL";
+            break;
+        case 3:
+            answer.rcode = Rcode::kNxDomain;
+            break;
+        case 5:
+            answer.rcode = Rcode::kServFail;
+            answer.error = "REFUSED";
+            break;
+        default:
+            answer.rcode = Rcode::kError;
+            answer.error = StrCat("rcode ", rcode);
+            break;
     }
     std::size_t pos = kHeaderSize;
     std::string name;
@@ -208,12 +235,28 @@ void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int 
         case ARES_SUCCESS:
             if (abuf == nullptr) a = Malformed("no message");
             break;
-        case ARES_ENODATA: a.rcode = Rcode::kNoData; break;
-        case ARES_ENOTFOUND: a.rcode = Rcode::kNxDomain; break;
-        case ARES_ESERVFAIL: a.rcode = Rcode::kServFail; a.error = "SERVFAIL"; break;
-        case ARES_EREFUSED: a.rcode = Rcode::kServFail; a.error = "REFUSED"; break;
-        case ARES_ETIMEOUT: a.rcode = Rcode::kTimeout; a.error = "no answer in time"; break;
-        case ARES_ECONNREFUSED: a.rcode = Rcode::kTimeout; a.error = "connection refused by every resolver"; break;
+        case ARES_ENODATA:
+            a.rcode = Rcode::kNoData;
+            break;
+        case ARES_ENOTFOUND:
+            a.rcode = Rcode::kNxDomain;
+            break;
+        case ARES_ESERVFAIL:
+            a.rcode = Rcode::kServFail;
+            a.error = "SERVFAIL";
+            break;
+        case ARES_EREFUSED:
+            a.rcode = Rcode::kServFail;
+            a.error = "REFUSED";
+            break;
+        case ARES_ETIMEOUT:
+            a.rcode = Rcode::kTimeout;
+            a.error = "no answer in time";
+            break;
+        case ARES_ECONNREFUSED:
+            a.rcode = Rcode::kTimeout;
+            a.error = "connection refused by every resolver";
+            break;
         default:
             a.rcode = Rcode::kError;
             a.error = ares_strerror(status);
@@ -256,10 +299,8 @@ absl::StatusOr<std::unique_ptr<AresLookup>> AresLookup::Create(const ResolverOpt
     }
     // c-ares bounds each query by tries x servers x timeout (doubling per round); this is
     // the backstop in case a query is never completed.
-    lookup->deadline_ms_ =
-        static_cast<int>(std::min<std::int64_t>(std::int64_t{options.timeout_ms} * options.tries * 4 *
-                                                        static_cast<std::int64_t>(servers) + 1000,
-                                                120'000));
+    lookup->deadline_ms_ = static_cast<int>(std::min<std::int64_t>(
+        std::int64_t{options.timeout_ms} * options.tries * 4 * static_cast<std::int64_t>(servers) + 1000, 120'000));
     lookup->cancel_ = options.cancel;
     return lookup;
 }
@@ -300,8 +341,9 @@ Answer AresLookup::Query(std::string_view name, RecordType type) {
             for (nfds_t i = 0; i < n; ++i) {
                 const bool r = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
                 const bool w = (fds[i].revents & POLLOUT) != 0;
-                if (r || w) ares_process_fd(channel_->channel, r ? fds[i].fd : ARES_SOCKET_BAD,
-                                            w ? fds[i].fd : ARES_SOCKET_BAD);
+                if (r || w)
+                    ares_process_fd(channel_->channel, r ? fds[i].fd : ARES_SOCKET_BAD,
+                                    w ? fds[i].fd : ARES_SOCKET_BAD);
             }
         }
         if (!pending.done && (cancelled() || std::chrono::steady_clock::now() >= deadline)) {

@@ -29,12 +29,12 @@ struct Record {
 };
 
 enum class Rcode {
-    kAnswer,       // NOERROR with records in the answer section
-    kNoData,       // NOERROR, the name exists but has no record of this type
-    kNxDomain,     // the name does not exist
-    kServFail,     // SERVFAIL or REFUSED: the server could not answer
-    kTimeout,      // no answer in time, or no server reachable
-    kError,        // anything else (malformed answer, bad name, out of memory)
+    kAnswer,    // NOERROR with records in the answer section
+    kNoData,    // NOERROR, the name exists but has no record of this type
+    kNxDomain,  // the name does not exist
+    kServFail,  // SERVFAIL or REFUSED: the server could not answer
+    kTimeout,   // no answer in time, or no server reachable
+    kError,     // anything else (malformed answer, bad name, out of memory)
 };
 std::string_view RcodeName(Rcode rcode);
 // SERVFAIL, timeouts and other errors say nothing about the name: try again later.

@@ -92,8 +92,8 @@ absl::StatusOr<int> Rechecker::RunOnce() {
         auto conn = pool_->Acquire();
         if (!conn.ok()) return conn.status();
         // The lease covers the checks of this batch; an unfinished one is retried after it.
-        const int lease = static_cast<int>(std::min<std::int64_t>(
-            dns_.retry_min_seconds + kBatch * dns_.timeout_ms * dns_.tries * 8 / 1000, 86400));
+        const int lease = static_cast<int>(
+            std::min<std::int64_t>(dns_.retry_min_seconds + kBatch * dns_.timeout_ms * dns_.tries * 8 / 1000, 86400));
         auto claimed = storage::ClaimDueDomains(**conn, kBatch, lease);
         if (!claimed.ok()) return claimed.status();
         due = std::move(*claimed);

@@ -128,8 +128,8 @@ TEST_F(DomainServiceTest, RegisterReturnsTheRecordsToCreate) {
 
 TEST_F(DomainServiceTest, InvalidNamesAreRefusedNamingTheField) {
     v1::Domain d;
-    for (const char* bad : {"", "localhost", "exa mple.com", "-bad.example", "example..com", "192.0.2.1",
-                            "under_score.example"}) {
+    for (const char* bad :
+         {"", "localhost", "exa mple.com", "-bad.example", "example..com", "192.0.2.1", "under_score.example"}) {
         grpc::Status st = Register(a_key_, bad, "", &d);
         EXPECT_EQ(st.error_code(), grpc::INVALID_ARGUMENT) << bad;
         EXPECT_EQ(st.error_message().rfind("domain:", 0), 0u) << st.error_message();

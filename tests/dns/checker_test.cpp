@@ -235,8 +235,12 @@ TEST(State, PendingVerifiedFailingWithBackoff) {
 // ---- the answer parser ----
 
 std::vector<unsigned char> Header(std::uint16_t rcode, std::uint16_t qd, std::uint16_t an) {
-    return {0, 1, 0x81, static_cast<unsigned char>(0x80 | rcode), 0, static_cast<unsigned char>(qd), 0,
-            static_cast<unsigned char>(an), 0, 0, 0, 0};
+    return {0,    1,
+            0x81, static_cast<unsigned char>(0x80 | rcode),
+            0,    static_cast<unsigned char>(qd),
+            0,    static_cast<unsigned char>(an),
+            0,    0,
+            0,    0};
 }
 void Name(std::vector<unsigned char>& m, const std::string& dotted) {
     std::size_t start = 0;

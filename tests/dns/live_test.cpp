@@ -191,9 +191,8 @@ TEST_F(CliTest, ExitStatusZeroOnlyWhenMailReachesRebound) {
     EXPECT_NE(nx_out.find("\"code\":\"nxdomain\""), std::string::npos) << nx_out;
 
     // --label and --resolver (here one where nothing listens: temporary).
-    auto [temp, temp_out] =
-        Cli({"domain", "check", "good.customer.test", "--label", "feedback", "--resolver",
-             testing::DeadResolverAddress()});
+    auto [temp, temp_out] = Cli(
+        {"domain", "check", "good.customer.test", "--label", "feedback", "--resolver", testing::DeadResolverAddress()});
     EXPECT_EQ(temp, 75) << temp_out;
     EXPECT_NE(temp_out.find("Outcome: temporary"), std::string::npos) << temp_out;
 

@@ -161,7 +161,8 @@ void KnotServer::Stop() {
 }
 
 std::map<std::string, std::string> ScenarioZones() {
-    const std::string soa = "@ SOA ns.rebound.test. hostmaster.rebound.test. 1 3600 600 86400 300\n@ NS ns.rebound.test.\n";
+    const std::string soa =
+        "@ SOA ns.rebound.test. hostmaster.rebound.test. 1 3600 600 86400 300\n@ NS ns.rebound.test.\n";
     std::map<std::string, std::string> zones;
     zones["rebound.test"] = "$ORIGIN rebound.test.\n$TTL 300\n" + soa +
                             "ns A 127.0.0.1\n"
@@ -176,11 +177,13 @@ std::map<std::string, std::string> ScenarioZones() {
                              // Correct: both of Rebound's hosts, the primary preferred, SPF.
                              "feedback.good 1800 MX 10 mx1.rebound.test.\n"
                              "feedback.good 1800 MX 20 mx2.rebound.test.\n"
-                             "feedback.good" + spf +
+                             "feedback.good" +
+                             spf +
                              // Rebound's backup preferred over its primary.
                              "feedback.backup MX 20 mx1.rebound.test.\n"
                              "feedback.backup MX 10 mx2.rebound.test.\n"
-                             "feedback.backup" + spf +
+                             "feedback.backup" +
+                             spf +
                              // The customer's own host preferred over Rebound's.
                              "feedback.foreignfirst MX 5 mail.foreignfirst.customer.test.\n"
                              "feedback.foreignfirst MX 10 mx1.rebound.test.\n"
@@ -191,7 +194,8 @@ std::map<std::string, std::string> ScenarioZones() {
                              // MX written as an IP address.
                              "feedback.mxip MX 10 192.0.2.10.\n"
                              // The name exists (SPF only) but has no MX.
-                             "feedback.missing" + spf +
+                             "feedback.missing" +
+                             spf +
                              // No MX but an address.
                              "feedback.addr A 192.0.2.5\n"
                              // CNAME mode, directly and through a chain.
