@@ -97,7 +97,7 @@ absl::StatusOr<std::vector<SenderDomainRow>> ClaimDueDomains(pqxx::connection& c
 }
 
 absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t account, std::int64_t id,
-                                            const CheckRecord& check, DecideFn decide, const void* context) {
+                                            const CheckRecord& check, const DecideFn& decide) {
     bool found = false;
     absl::Status s = Guard("domain_record_check", [&] {
         pqxx::work tx(conn);
@@ -105,7 +105,7 @@ absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t
         if (cur.empty()) return;
         found = true;
         const std::string old_state = cur[0][0].as<std::string>();
-        const StateDecision next = decide(old_state, cur[0][1].as<int>(), check.outcome, context);
+        const StateDecision next = decide(old_state, cur[0][1].as<int>());
         tx.exec_prepared("domain_record_check", id, next.state, check.outcome, next.failures, next.next_check_seconds,
                          check.json);
         if (next.state != old_state) {

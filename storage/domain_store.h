@@ -3,6 +3,7 @@
 // but the re-check ones is scoped to one account.
 
 #include <cstdint>
+#include <functional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -55,13 +56,12 @@ struct StateDecision {
     int failures = 0;
     std::int64_t next_check_seconds = 0;
 };
-using DecideFn = StateDecision (*)(const std::string& state, int failures, const std::string& outcome,
-                                   const void* context);
+using DecideFn = std::function<StateDecision(const std::string& state, int failures)>;
 
 // In one transaction: locks the domain, asks `decide` for the new state, stores the check
 // and, when the state changed, a state change. NOT_FOUND if the domain was deleted meanwhile.
 absl::StatusOr<SenderDomainRow> RecordCheck(pqxx::connection& conn, std::int64_t account, std::int64_t id,
-                                            const CheckRecord& check, DecideFn decide, const void* context);
+                                            const CheckRecord& check, const DecideFn& decide);
 
 struct StateChangeRow {
     std::int64_t id = 0;

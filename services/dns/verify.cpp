@@ -8,18 +8,6 @@ namespace {
 
 constexpr int kBatch = 20;
 
-struct DecideContext {
-    Outcome outcome;
-    const Schedule* schedule;
-};
-
-storage::StateDecision Decide(const std::string& state, int failures, const std::string& /*outcome*/,
-                              const void* context) {
-    const auto* c = static_cast<const DecideContext*>(context);
-    const Transition t = NextState(state, failures, c->outcome, *c->schedule);
-    return {t.state, t.failures, t.next_check_seconds};
-}
-
 }  // namespace
 
 LookupFactory AresFactory(const config::DnsConfig& dns, const std::atomic<bool>* cancel) {
@@ -45,10 +33,13 @@ absl::StatusOr<VerifyResult> VerifyAndRecord(storage::Pool& pool, const storage:
     out.check = Check(**lookup, expect, domain.domain, domain.feedback_label);
     if (cancel != nullptr && cancel->load()) return absl::CancelledError("check cancelled");
     storage::CheckRecord record{std::string(OutcomeName(out.check.outcome)), ToJson(out.check), out.check.Summary()};
-    DecideContext context{out.check.outcome, &schedule};
+    auto decide = [outcome = out.check.outcome, &schedule](const std::string& state, int failures) {
+        const Transition t = NextState(state, failures, outcome, schedule);
+        return storage::StateDecision{t.state, t.failures, t.next_check_seconds};
+    };
     auto conn = pool.Acquire();
     if (!conn.ok()) return conn.status();
-    auto row = storage::RecordCheck(**conn, domain.account_id, domain.id, record, &Decide, &context);
+    auto row = storage::RecordCheck(**conn, domain.account_id, domain.id, record, decide);
     if (!row.ok()) return row.status();
     out.domain = std::move(*row);
     auto line = log::Info("domain.checked");
