@@ -37,14 +37,9 @@ absl::StatusOr<SenderDomainRow> RegisterDomain(pqxx::connection& conn, std::int6
         if (!r.empty()) id = r[0][0].as<std::int64_t>();
         tx.commit();
     });
-    if (!s.ok()) {
-        // The (account, domain, label) constraint: the same account registering a name it has.
-        if (s.code() == absl::StatusCode::kAlreadyExists)
-            id.reset();
-        else
-            return s;
-    }
-    if (!id) return absl::AlreadyExistsError(StrCat(feedback_domain, " is registered already"));
+    // A concurrent registration of the same name ends in a unique violation instead of no row.
+    if (!s.ok() && s.code() != absl::StatusCode::kAlreadyExists) return s;
+    if (!s.ok() || !id) return absl::AlreadyExistsError(StrCat(feedback_domain, " is registered already"));
     return GetDomain(conn, account, *id);
 }
 

@@ -257,7 +257,8 @@ int Main(int argc, char** argv) {
     }
     log::Info("shutdown.begin").Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     const auto grace = std::chrono::seconds(cfg->smtp.shutdown_grace_seconds);
-    // SMTP first: transactions in flight finish (their messages are written), then the
+    // A DNS check in progress is abandoned (nothing recorded; it runs again later). Then
+    // SMTP: transactions in flight finish (their messages are written), then the
     // writers drain, then the API stops.
     if (rechecker) rechecker->Stop();
     smtp_server.Shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
