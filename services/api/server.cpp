@@ -9,6 +9,7 @@
 #include "services/api/admin_service.h"
 #include "services/api/auth.h"
 #include "services/api/bounce_service.h"
+#include "services/api/domain_service.h"
 #include "services/api/envelope_service.h"
 #include "services/api/status.h"
 #include "services/api/suppression_service.h"
@@ -64,6 +65,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const config::GrpcCo
     api->services_.push_back(std::make_unique<AccountServiceImpl>(deps.pool, api->auth_.get()));
     api->services_.push_back(std::make_unique<EnvelopeServiceImpl>(deps.pool, api->auth_.get(), deps.codec));
     api->services_.push_back(std::make_unique<SuppressionServiceImpl>(deps.pool, api->auth_.get()));
+    api->services_.push_back(std::make_unique<DomainServiceImpl>(deps.pool, api->auth_.get(), deps.dns));
     if (deps.domains != nullptr) {
         api->services_.push_back(
             std::make_unique<AdminServiceImpl>(deps.pool, api->auth_.get(), deps.codec, deps.domains));

@@ -24,6 +24,8 @@ class ApiServer {
         std::int64_t known_schema_version = 0;
         // For reprocessing; may be null (AdminService.Reprocess then answers UNAVAILABLE).
         ingest::DomainDirectory* domains = nullptr;
+        // Rebound's expected records and the resolvers for DomainService.VerifyDomain.
+        config::DnsConfig dns;
     };
     // Binds config.listen (port 0 picks a free one) and starts serving.
     static absl::StatusOr<std::unique_ptr<ApiServer>> Start(const config::GrpcConfig& config, Dependencies deps);

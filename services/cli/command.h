@@ -4,7 +4,8 @@
 //   REBOUND_CLI_COMMAND(parse, "parse bounce messages into JSON records", RunParse);
 //
 // Exit status convention: 0 success, 1 the operation failed or the input was bad,
-// 2 usage error (unknown option, missing argument).
+// 2 usage error (unknown option, missing argument). A command may add 75 (EX_TEMPFAIL) for
+// "could not tell now, try again later" (`rebound domain check` when DNS does not answer).
 
 #include <string>
 #include <string_view>

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "services/common/dns_name.h"
 #include "services/common/log.h"
 #include "services/common/strings.h"
 
@@ -176,6 +177,17 @@ std::vector<Field> Fields(Config& c) {
         Int("ingest.domain_refresh_seconds", &c.ingest.domain_refresh_seconds, 1, 86400),
         Int("retention.raw_message_days", &c.retention.raw_message_days, 1, 36500),
         Int("retention.event_days", &c.retention.event_days, 1, 36500),
+        StrList("dns.mx_hosts", &c.dns.mx_hosts),
+        Str("dns.feedback_host", &c.dns.feedback_host),
+        Str("dns.spf_include", &c.dns.spf_include),
+        StrList("dns.resolvers", &c.dns.resolvers),
+        Int("dns.timeout_ms", &c.dns.timeout_ms, 100, 60'000),
+        Int("dns.tries", &c.dns.tries, 1, 10),
+        Bool("dns.recheck_enabled", &c.dns.recheck_enabled),
+        Int("dns.recheck_seconds", &c.dns.recheck_seconds, 1, kMaxSeconds * 5),
+        Int("dns.retry_min_seconds", &c.dns.retry_min_seconds, 1, kMaxSeconds),
+        Int("dns.retry_max_seconds", &c.dns.retry_max_seconds, 1, kMaxSeconds),
+        Int("dns.recheck_poll_seconds", &c.dns.recheck_poll_seconds, 1, 3600),
     };
 }
 
@@ -217,6 +229,45 @@ bool ValidHostPort(std::string_view s) {
     if (!ParseInt(s.substr(colon + 1), &port) || port > 65535) return false;
     if (host.front() == '[') return host.back() == ']' && host.size() > 2;
     return host.find(':') == std::string_view::npos;
+}
+
+absl::Status ValidateDns(const DnsConfig& dns) {
+    if (dns.mx_hosts.empty()) return absl::InvalidArgumentError("dns.mx_hosts: at least one \"PREFERENCE HOST\"");
+    std::set<std::string> hosts;
+    for (const std::string& entry : dns.mx_hosts) {
+        std::int64_t preference = -1;
+        std::string host;
+        if (!ParseMxHost(entry, &preference, &host)) {
+            return absl::InvalidArgumentError(
+                rebound::StrCat("dns.mx_hosts: \"", entry, "\" is not \"PREFERENCE HOST\" (0-65535 and a host name)"));
+        }
+        if (!hosts.insert(host).second) {
+            return absl::InvalidArgumentError(rebound::StrCat("dns.mx_hosts: ", host, " is listed twice"));
+        }
+    }
+    if (!IsHostName(NormalizeDnsName(dns.feedback_host), 2)) {
+        return absl::InvalidArgumentError(
+            rebound::StrCat("dns.feedback_host: \"", dns.feedback_host, "\" is not a host name"));
+    }
+    // SPF domain-specs may start with an underscore label (_spf.example.com).
+    const std::string spf = NormalizeDnsName(dns.spf_include);
+    const std::string_view spf_rest = spf.starts_with('_') && spf.find('.') != std::string::npos
+                                          ? std::string_view(spf).substr(spf.find('.') + 1)
+                                          : std::string_view(spf);
+    if (!IsHostName(spf_rest, 2)) {
+        return absl::InvalidArgumentError(
+            rebound::StrCat("dns.spf_include: \"", dns.spf_include, "\" is not a domain name"));
+    }
+    for (const std::string& r : dns.resolvers) {
+        if (!ValidHostPort(r)) {
+            return absl::InvalidArgumentError(
+                rebound::StrCat("dns.resolvers: \"", r, "\" is not address:port (IPv6 as [addr]:port)"));
+        }
+    }
+    if (dns.retry_max_seconds < dns.retry_min_seconds) {
+        return absl::InvalidArgumentError("dns.retry_max_seconds: must be at least dns.retry_min_seconds");
+    }
+    return absl::OkStatus();
 }
 
 absl::Status Validate(const Config& c) {
@@ -264,7 +315,7 @@ absl::Status Validate(const Config& c) {
         c.envelope.prefix.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos) {
         return absl::InvalidArgumentError("envelope.prefix: at most 6 characters of a-z, 0-9, '-', '_' and '.'");
     }
-    return absl::OkStatus();
+    return ValidateDns(c.dns);
 }
 
 absl::StatusOr<Config> Build(const toml::table* root, const std::string& origin, Environment env) {
@@ -299,6 +350,19 @@ absl::StatusOr<Config> Build(const toml::table* root, const std::string& origin,
 }
 
 }  // namespace
+
+bool ParseMxHost(std::string_view entry, std::int64_t* preference, std::string* host) {
+    const std::string_view text = StripWhitespace(entry);
+    const std::size_t space = text.find_first_of(" \t");
+    if (space == std::string_view::npos) return false;
+    std::int64_t pref = 0;
+    if (!ParseInt(text.substr(0, space), &pref) || pref < 0 || pref > 65535) return false;
+    std::string name = NormalizeDnsName(text.substr(space + 1));
+    if (!IsHostName(name, 2)) return false;
+    *preference = pref;
+    *host = std::move(name);
+    return true;
+}
 
 absl::StatusOr<Config> LoadFromString(const std::string& toml_text, const std::string& origin, Environment env) {
     try {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -77,6 +78,30 @@ struct RetentionConfig {
     std::int64_t event_days = 400;       // bounce events: likewise, kept longer
 };
 
+struct DnsConfig {
+    // Rebound's MX hosts for feedback domains, "PREFERENCE HOST": the lowest preference is
+    // the primary, the others backups. Recommended to customers and checked in their DNS.
+    std::vector<std::string> mx_hosts = {"10 mx1.rebound.example", "20 mx2.rebound.example"};
+    // The target of the CNAME alternative (for DNS providers without MX records): a name
+    // with Rebound's MX and SPF records, so an alias to it carries both.
+    std::string feedback_host = "feedback.rebound.example";
+    // The SPF include that authorises the sending platform; the recommended record is
+    // "v=spf1 include:<spf_include> ~all".
+    std::string spf_include = "_spf.rebound.example";
+    // Resolvers for live checks, "ADDRESS:PORT" ("[v6]:port"); empty = the system's
+    // (/etc/resolv.conf). When set, only these are asked.
+    std::vector<std::string> resolvers;
+    std::int64_t timeout_ms = 3000;  // per try and resolver
+    std::int64_t tries = 2;
+    // The periodic re-check in reboundd: a verified domain again after recheck_seconds; after
+    // a failed or inconclusive check, retry_min_seconds doubling per failure up to retry_max_seconds.
+    bool recheck_enabled = true;
+    std::int64_t recheck_seconds = 6 * 3600;
+    std::int64_t retry_min_seconds = 300;
+    std::int64_t retry_max_seconds = 6 * 3600;
+    std::int64_t recheck_poll_seconds = 30;  // how often due domains are looked for
+};
+
 struct Config {
     // Folder for runtime state (local PostgreSQL, generated TLS pair). Relative paths are
     // taken from the working directory.
@@ -88,6 +113,7 @@ struct Config {
     EnvelopeConfig envelope;
     IngestConfig ingest;
     RetentionConfig retention;
+    DnsConfig dns;
 };
 
 struct Environment {
@@ -104,6 +130,10 @@ absl::StatusOr<Config> LoadFromString(const std::string& toml_text, const std::s
 
 // The effective configuration as TOML, with secrets replaced by "<redacted>".
 std::string Describe(const Config& config);
+
+// Parses one dns.mx_hosts entry, "PREFERENCE HOST" (host normalised to lower case without a
+// trailing dot). False unless the preference is 0-65535 and the host a host name.
+bool ParseMxHost(std::string_view entry, std::int64_t* preference, std::string* host);
 
 // The database connection string, with the local-cluster default resolved.
 std::string DatabaseUrl(const Config& config);

@@ -17,6 +17,7 @@
 #include "services/common/log.h"
 #include "services/common/strings.h"
 #include "services/config/config.h"
+#include "services/dns/verify.h"
 #include "services/envelope/codec.h"
 #include "services/ingest/domain_directory.h"
 #include "services/ingest/ingest.h"
@@ -229,7 +230,7 @@ int Main(int argc, char** argv) {
         log::Warn("domains.load_failed").Kv("error", std::string(s.message()));
     }
     domains.StartRefresher();
-    auto api = api::ApiServer::Start(cfg->grpc, {&pool, &*codec, known_version, &domains});
+    auto api = api::ApiServer::Start(cfg->grpc, {&pool, &*codec, known_version, &domains, cfg->dns});
     if (!api.ok()) {
         log::Error("startup.failed").Kv("error", std::string(api.status().message()));
         return 1;
@@ -243,6 +244,12 @@ int Main(int argc, char** argv) {
         log::Error("startup.failed").Kv("error", std::string(s.message()));
         return 1;
     }
+    // Periodic DNS re-checks of sender domains (state pending/verified/failing).
+    std::unique_ptr<dns::Rechecker> rechecker;
+    if (cfg->dns.recheck_enabled) {
+        rechecker = std::make_unique<dns::Rechecker>(&pool, cfg->dns);
+        rechecker->Start();
+    }
     log::Info("reboundd.ready").Kv("version", REBOUND_VERSION);
 
     int sig = 0;
@@ -250,8 +257,10 @@ int Main(int argc, char** argv) {
     }
     log::Info("shutdown.begin").Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     const auto grace = std::chrono::seconds(cfg->smtp.shutdown_grace_seconds);
-    // SMTP first: transactions in flight finish (their messages are written), then the
+    // A DNS check in progress is abandoned (nothing recorded; it runs again later). Then
+    // SMTP: transactions in flight finish (their messages are written), then the
     // writers drain, then the API stops.
+    if (rechecker) rechecker->Stop();
     smtp_server.Shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
     ingest.Stop();
     (*api)->Shutdown(std::chrono::seconds(5));

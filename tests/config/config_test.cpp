@@ -106,8 +106,52 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"[envelope]\nmaster_key = \"abcd\"\n", "envelope.master_key: must be at least 32 bytes"},
                       BadCase{"[envelope]\nprefix = \"B!\"\n", "envelope.prefix"},
                       BadCase{"[smtp]\ntls_key = \"/k.pem\"\n", "smtp.tls_certificate and smtp.tls_key"},
-                      BadCase{"[smtp\n", "bad.toml:1"}),
+                      BadCase{"[smtp\n", "bad.toml:1"}, BadCase{"[dns]\nmx_hosts = []\n", "dns.mx_hosts: at least one"},
+                      BadCase{"[dns]\nmx_hosts = [\"mx1.rebound.example\"]\n", "dns.mx_hosts: \"mx1.rebound.example\""},
+                      BadCase{"[dns]\nmx_hosts = [\"70000 mx1.rebound.example\"]\n", "dns.mx_hosts"},
+                      BadCase{"[dns]\nmx_hosts = [\"10 192.0.2.1\"]\n", "dns.mx_hosts"},
+                      BadCase{"[dns]\nmx_hosts = [\"10 mx.r.example\", \"20 MX.r.example.\"]\n", "listed twice"},
+                      BadCase{"[dns]\nfeedback_host = \"bad host\"\n", "dns.feedback_host"},
+                      BadCase{"[dns]\nspf_include = \"nodot\"\n", "dns.spf_include"},
+                      BadCase{"[dns]\nresolvers = [\"127.0.0.1\"]\n",
+                              "dns.resolvers: \"127.0.0.1\" is not address:port"},
+                      BadCase{"[dns]\ntries = 0\n", "dns.tries"},
+                      BadCase{"[dns]\nretry_min_seconds = 600\nretry_max_seconds = 60\n", "dns.retry_max_seconds"},
+                      BadCase{"[dns]\nresolver = []\n", "unknown setting dns.resolver"}),
     [](const ::testing::TestParamInfo<BadCase>& param) { return "case" + std::to_string(param.index); });
+
+TEST_F(ConfigTest, DnsSectionDefaultsFileAndEnvironment) {
+    auto d = Load("", Env());
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ(d->dns.mx_hosts.size(), 2u);
+    EXPECT_TRUE(d->dns.resolvers.empty()) << "default: the system's resolvers";
+    EXPECT_TRUE(d->dns.recheck_enabled);
+    FakeEnv()["REBOUND_DNS_RESOLVERS"] = "127.0.0.1:5353, [::1]:53";
+    FakeEnv()["REBOUND_DNS_RECHECK_ENABLED"] = "false";
+    auto c = LoadFromString(R"([dns]
+mx_hosts = ["10 mx1.rebound.example.", "20 mx2.rebound.example"]
+feedback_host = "feedback.rebound.example"
+spf_include = "_spf.rebound.example"
+timeout_ms = 1500
+tries = 3
+recheck_seconds = 7200
+retry_min_seconds = 60
+retry_max_seconds = 3600
+)",
+                            "dns.toml", Env());
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->dns.resolvers, (std::vector<std::string>{"127.0.0.1:5353", "[::1]:53"}));
+    EXPECT_FALSE(c->dns.recheck_enabled);
+    EXPECT_EQ(c->dns.timeout_ms, 1500);
+    EXPECT_EQ(c->dns.tries, 3);
+    EXPECT_EQ(c->dns.retry_max_seconds, 3600);
+    std::int64_t preference = 0;
+    std::string host;
+    ASSERT_TRUE(ParseMxHost(c->dns.mx_hosts[0], &preference, &host));
+    EXPECT_EQ(preference, 10);
+    EXPECT_EQ(host, "mx1.rebound.example");
+    EXPECT_NE(Describe(*c).find("[dns]"), std::string::npos);
+}
 
 TEST_F(ConfigTest, BadEnvironmentValueNamesTheVariable) {
     FakeEnv()["REBOUND_SMTP_MAX_ERRORS"] = "many";

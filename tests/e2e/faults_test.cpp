@@ -76,6 +76,8 @@ class FaultsTest : public ::testing::Test {
                                                      {"REBOUND_GRPC_LISTEN", "127.0.0.1:0"},
                                                      {"REBOUND_SMTP_LISTEN", "127.0.0.1:0"},
                                                      {"REBOUND_INGEST_DOMAIN_REFRESH_SECONDS", "1"},
+                                                     // No DNS re-checks: tests talk to loopback only.
+                                                     {"REBOUND_DNS_RECHECK_ENABLED", "false"},
                                                      {"REBOUND_MASTER_KEY", kMasterKey}}));
         auto line = daemon_->WaitForLine("event=smtp.listening", 30s);
         ASSERT_TRUE(line.has_value()) << daemon_->output();

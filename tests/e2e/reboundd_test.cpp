@@ -9,8 +9,10 @@
 
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "rebound/v1/system.grpc.pb.h"
+#include "tests/support/knot_server.h"
 #include "tests/support/pg_test.h"
 #include "tests/support/process.h"
 
@@ -33,7 +35,9 @@ class RebounddTest : public testing::PgTest {
                 {"REBOUND_DATA_DIR", data_dir_},
                 {"REBOUND_GRPC_LISTEN", "127.0.0.1:0"},
                 {"REBOUND_SMTP_LISTEN", "127.0.0.1:0"},
-                {"REBOUND_MASTER_KEY", std::string(64, 'a')}};
+                {"REBOUND_MASTER_KEY", std::string(64, 'a')},
+                // No DNS re-checks unless a test points them at its own server: loopback only.
+                {"REBOUND_DNS_RECHECK_ENABLED", "false"}};
     }
     std::string data_dir_ = TempDir();
 };
@@ -162,6 +166,98 @@ TEST_F(RebounddTest, TokenCommandsFindTheAccountOfTheDomain) {
     ASSERT_TRUE(unknown.Start({REBOUND_CLI_PATH, "token", "decode", "abc@feedback.nowhere.test"}, Env()));
     ASSERT_EQ(unknown.Wait(30s), 1);
     EXPECT_NE(unknown.output().find("not a registered feedback domain"), std::string::npos) << unknown.output();
+}
+
+// The periodic DNS re-check: reboundd checks due domains against the configured resolver
+// (Knot on loopback) and moves their state: pending -> verified, pending stays pending while
+// failing, verified -> failing; a temporary failure (resolver gone) keeps the state. SIGTERM
+// still stops it promptly.
+TEST_F(RebounddTest, RechecksDomainsPeriodicallyAndMovesTheirState) {
+    if (!testing::KnotServer::Available()) {
+        const char* ci = std::getenv("CI");
+        if (ci == nullptr || std::string(ci) != "true") GTEST_SKIP() << "knotd not installed (tools/install-deps)";
+        FAIL() << "knotd not installed";
+    }
+    testing::KnotServer knot;
+    std::string error;
+    ASSERT_TRUE(knot.Start(testing::ScenarioZones(), &error)) << error;
+    {
+        auto conn = db().Connect();
+        pqxx::work tx(*conn);
+        const auto account = tx.exec1("INSERT INTO accounts (name) VALUES ('dns') RETURNING id")[0].as<std::int64_t>();
+        for (const char* domain : {"good.customer.test", "mxcname.customer.test"}) {
+            tx.exec_params("INSERT INTO sender_domains (account_id, domain, feedback_domain) VALUES ($1, $2, $3)",
+                           account, std::string(domain), "feedback." + std::string(domain));
+        }
+        tx.commit();
+    }
+    auto state_of = [&](const std::string& domain) {
+        auto conn = db().Connect();
+        pqxx::nontransaction tx(*conn);
+        auto r = tx.exec_params1(
+            "SELECT state || '/' || coalesce(last_outcome, '') FROM sender_domains WHERE domain = $1", domain);
+        return r[0].as<std::string>();
+    };
+    auto wait_for = [&](const std::string& domain, const std::string& want) {
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        std::string got;
+        while (std::chrono::steady_clock::now() < deadline) {
+            got = state_of(domain);
+            if (got == want) return got;
+            std::this_thread::sleep_for(100ms);
+        }
+        return got;
+    };
+
+    auto env = Env();
+    env["REBOUND_DNS_RECHECK_ENABLED"] = "true";
+    env["REBOUND_DNS_RESOLVERS"] = knot.address();
+    env["REBOUND_DNS_MX_HOSTS"] = "10 mx1.rebound.test, 20 mx2.rebound.test";
+    env["REBOUND_DNS_FEEDBACK_HOST"] = "feedback.rebound.test";
+    env["REBOUND_DNS_SPF_INCLUDE"] = "_spf.rebound.test";
+    env["REBOUND_DNS_TIMEOUT_MS"] = "300";
+    env["REBOUND_DNS_TRIES"] = "1";
+    env["REBOUND_DNS_RECHECK_POLL_SECONDS"] = "1";
+    env["REBOUND_DNS_RECHECK_SECONDS"] = "1";
+    env["REBOUND_DNS_RETRY_MIN_SECONDS"] = "1";
+    env["REBOUND_DNS_RETRY_MAX_SECONDS"] = "1";
+    ChildProcess child;
+    ASSERT_TRUE(child.Start({REBOUNDD_PATH}, env));
+    ASSERT_TRUE(child.WaitForLine("event=reboundd.ready", 30s).has_value()) << child.output();
+
+    EXPECT_EQ(wait_for("good.customer.test", "verified/ok"), "verified/ok");
+    EXPECT_EQ(wait_for("mxcname.customer.test", "pending/failing"), "pending/failing");
+
+    // The customer breaks the good domain's MX.
+    auto zones = testing::ScenarioZones();
+    std::string& customer = zones["customer.test"];
+    const std::string good = "feedback.good 1800 MX 10 mx1.rebound.test.\n";
+    customer.replace(customer.find(good), good.size(), "feedback.good 1800 MX 5 mail.foreignfirst.customer.test.\n");
+    ASSERT_TRUE(knot.Restart(zones, &error)) << error;
+    EXPECT_EQ(wait_for("good.customer.test", "failing/failing"), "failing/failing");
+
+    // DNS gone: temporary, the state stays.
+    knot.Stop();
+    EXPECT_EQ(wait_for("good.customer.test", "failing/temporary"), "failing/temporary");
+    {
+        auto conn = db().Connect();
+        pqxx::nontransaction tx(*conn);
+        auto r = tx.exec(
+            "SELECT c.from_state || '>' || c.to_state FROM sender_domain_state_changes c "
+            "JOIN sender_domains d ON d.id = c.domain_id WHERE d.domain = 'good.customer.test' ORDER BY c.id");
+        ASSERT_EQ(r.size(), 2u);
+        EXPECT_EQ(r[0][0].as<std::string>(), "pending>verified");
+        EXPECT_EQ(r[1][0].as<std::string>(), "verified>failing");
+    }
+    child.WaitForLine("\x01", 200ms);  // reads what it logged so far
+    EXPECT_NE(child.output().find("event=domain.checked"), std::string::npos) << child.output();
+
+    const auto stop_started = std::chrono::steady_clock::now();
+    child.Signal(SIGTERM);
+    auto status = child.Wait(30s);
+    ASSERT_TRUE(status.has_value()) << child.output();
+    EXPECT_EQ(*status, 0) << child.output();
+    EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 10s);
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ class ApiFromPython(unittest.TestCase):
         cls.db_url = with_db(ARGS.pg_admin_url, cls.dbname)
         cls.admin_key = "python-admin-key-0123456789"
         env = dict(os.environ, REBOUND_DATABASE_URL=cls.db_url, REBOUND_DATA_DIR=os.path.join(cls.tmp.name, "data"),
-                   REBOUND_GRPC_LISTEN="127.0.0.1:0", REBOUND_SMTP_LISTEN="127.0.0.1:0",
+                   REBOUND_GRPC_LISTEN="127.0.0.1:0", REBOUND_SMTP_LISTEN="127.0.0.1:0", REBOUND_DNS_RECHECK_ENABLED="false",
                    REBOUND_GRPC_ADMIN_KEY=cls.admin_key, REBOUND_MASTER_KEY="ab" * 32)
         cls.log = open(os.path.join(cls.tmp.name, "reboundd.log"), "w+")
         cls.proc = subprocess.Popen([ARGS.reboundd], env=env, stderr=cls.log, stdin=subprocess.DEVNULL)
