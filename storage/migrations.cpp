@@ -202,4 +202,14 @@ absl::StatusOr<RetentionReport> ApplyRetention(pqxx::connection& conn, int raw_d
     return report;
 }
 
+absl::StatusOr<std::int64_t> CompactMailingRollups(pqxx::connection& conn, int min_rows) {
+    std::int64_t removed = 0;
+    absl::Status s = Guard("rollups_compact", [&] {
+        pqxx::nontransaction tx(conn);
+        removed = tx.exec_prepared1("rollups_compact", min_rows)[0].as<std::int64_t>();
+    });
+    if (!s.ok()) return s;
+    return removed;
+}
+
 }  // namespace rebound::storage

@@ -57,4 +57,8 @@ struct RetentionReport {
 // ended more than event_days ago.
 absl::StatusOr<RetentionReport> ApplyRetention(pqxx::connection& conn, int raw_days, int event_days);
 
+// Folds the per-statement delta rows of the mailing statistics (migration 0008) of every
+// mailing that has more than `min_rows` of them; returns how many rows went away.
+absl::StatusOr<std::int64_t> CompactMailingRollups(pqxx::connection& conn, int min_rows);
+
 }  // namespace rebound::storage

@@ -1,6 +1,6 @@
-SELECT mailing_id,
-       count(DISTINCT recipient_id) FILTER (WHERE disposition IN ('hard', 'soft', 'block')),
-       count(DISTINCT recipient_id) FILTER (WHERE disposition = 'complaint')
-FROM bounce_events
+-- Distinct recipients with a hard, soft or block event, and with a complaint, per mailing,
+-- from the rollups kept by the triggers of migrations/0008_mailing_rollups.sql.
+SELECT mailing_id, sum(bounced)::bigint, sum(complained)::bigint
+FROM mailing_recipient_counts
 WHERE account_id = $1 AND mailing_id = ANY ($2::bigint[])
 GROUP BY 1

@@ -1,0 +1,1 @@
+SELECT rebound_compact_mailing_rollups($1)
