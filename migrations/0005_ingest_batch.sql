@@ -75,10 +75,17 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_claimed_ords integer[];
     v_claimed_ids bigint[];
+    -- The stored events, in id order, with what the suppression policy needs.
     v_event_ids bigint[];
     v_event_raw_ids bigint[];
+    v_event_accounts bigint[];
+    v_event_recipients text[];
+    v_event_recipient_ids bigint[];
+    v_event_dispositions text[];
+    v_event_classes smallint[];
+    v_event_reasons text[];
+    v_received timestamptz;
     v_suppressed_raw bigint[] := '{}';
-    v_event record;
 BEGIN
     WITH m AS (
         SELECT * FROM json_to_recordset(p_messages) AS x(
@@ -121,29 +128,31 @@ BEGIN
                  n bigint)
              JOIN claimed c ON c.ord = e.msg
         ORDER BY e.n
-        RETURNING id, raw_message_id
+        RETURNING id, raw_message_id, received_at, account_id, recipient, recipient_id, disposition, bounce_class,
+                  reason
+    ), stored AS (
+        SELECT array_agg(id ORDER BY id) AS ids, array_agg(raw_message_id ORDER BY id) AS raw_ids,
+               min(received_at) AS received, array_agg(account_id ORDER BY id) AS accounts,
+               array_agg(recipient ORDER BY id) AS recipients, array_agg(recipient_id ORDER BY id) AS recipient_ids,
+               array_agg(disposition ORDER BY id) AS dispositions, array_agg(bounce_class ORDER BY id) AS classes,
+               array_agg(reason ORDER BY id) AS reasons
+        FROM ev
     )
     SELECT (SELECT array_agg(ord ORDER BY ord) FROM claimed),
            (SELECT array_agg(raw_message_id ORDER BY ord) FROM claimed),
-           (SELECT array_agg(id ORDER BY id) FROM ev),
-           (SELECT array_agg(raw_message_id ORDER BY id) FROM ev)
-      INTO v_claimed_ords, v_claimed_ids, v_event_ids, v_event_raw_ids;
+           s.ids, s.raw_ids, s.received, s.accounts, s.recipients, s.recipient_ids, s.dispositions, s.classes,
+           s.reasons
+      INTO v_claimed_ords, v_claimed_ids, v_event_ids, v_event_raw_ids, v_received, v_event_accounts,
+           v_event_recipients, v_event_recipient_ids, v_event_dispositions, v_event_classes, v_event_reasons
+      FROM stored s;
 
-    IF v_event_ids IS NOT NULL THEN
-        FOR v_event IN
-            SELECT b.id, b.raw_message_id, b.received_at, b.account_id, b.recipient, b.recipient_id, b.disposition,
-                   b.bounce_class, b.reason
-            FROM bounce_events b
-            WHERE b.id = ANY (v_event_ids) AND b.received_at = now()
-            ORDER BY b.id
-        LOOP
-            IF rebound_apply_suppression(v_event.account_id, v_event.id, v_event.received_at, v_event.recipient,
-                                         v_event.recipient_id, v_event.disposition, v_event.bounce_class,
-                                         v_event.reason) IS NOT NULL THEN
-                v_suppressed_raw := v_suppressed_raw || v_event.raw_message_id;
-            END IF;
-        END LOOP;
-    END IF;
+    FOR i IN 1 .. coalesce(array_length(v_event_ids, 1), 0) LOOP
+        IF rebound_apply_suppression(v_event_accounts[i], v_event_ids[i], v_received, v_event_recipients[i],
+                                     v_event_recipient_ids[i], v_event_dispositions[i], v_event_classes[i],
+                                     v_event_reasons[i]) IS NOT NULL THEN
+            v_suppressed_raw := v_suppressed_raw || v_event_raw_ids[i];
+        END IF;
+    END LOOP;
 
     -- A new statement: its snapshot sees the digests that concurrent transactions committed
     -- while this one waited on them, and the ones claimed above. Only the messages that were
