@@ -93,6 +93,7 @@ grpc::Status AccountServiceImpl::CreateApiKey(grpc::ServerContext* ctx, const v1
         if (auto account = storage::GetAccount(conn, id); !account.ok()) return account.status();
         NewApiKey key = GenerateApiKey();
         if (absl::Status s = storage::InsertApiKey(conn, id, key.prefix, key.sha256, req->label()); !s.ok()) return s;
+        auth_->Forget(key.prefix);  // in case the prefix was tried before it existed
         resp->set_api_key(key.key);
         resp->set_prefix(key.prefix);
         log::Info("api_key.created").Kv("account", id).Kv("prefix", key.prefix);

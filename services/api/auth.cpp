@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "services/common/strings.h"
 #include "storage/account_store.h"
 
@@ -15,6 +17,7 @@ constexpr std::size_t kPrefixChars = 12;  // after rbk_
 constexpr std::size_t kSecretChars = 32;
 constexpr auto kCacheTtl = std::chrono::seconds(30);
 constexpr std::size_t kMaxCached = 100000;
+constexpr std::size_t kMaxUnknown = 10000;
 
 std::array<unsigned char, 32> Sha256(std::string_view data) {
     std::array<unsigned char, 32> out{};
@@ -77,13 +80,29 @@ absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContext& co
         if (it != cache_.end() && it->second.expires > now) {
             entry = it->second;
             found = true;
+        } else {
+            auto unknown = unknown_.find(prefix);
+            if (unknown != unknown_.end() && unknown->second > now) return absl::UnauthenticatedError("invalid API key");
+            lookup_tokens_ = std::min(
+                kLookupBurst,
+                lookup_tokens_ + kLookupsPerSecond * std::chrono::duration<double>(now - lookup_refill_).count());
+            lookup_refill_ = now;
+            if (lookup_tokens_ < 1) {
+                return absl::ResourceExhaustedError("too many calls with API keys not seen recently; retry shortly");
+            }
+            lookup_tokens_ -= 1;
         }
     }
     if (!found) {
         auto conn = pool_->Acquire();
         if (!conn.ok()) return conn.status();
         absl::StatusOr<storage::ApiKeyRow> row = storage::LookupApiKey(**conn, prefix);
-        if (row.status().code() == absl::StatusCode::kNotFound) return absl::UnauthenticatedError("invalid API key");
+        if (row.status().code() == absl::StatusCode::kNotFound) {
+            std::lock_guard lock(mu_);
+            if (unknown_.size() >= kMaxUnknown) unknown_.clear();
+            unknown_[prefix] = now + kCacheTtl;
+            return absl::UnauthenticatedError("invalid API key");
+        }
         if (!row.ok()) return row.status();
         entry = Cached{row->account_id, row->secret_sha256, row->revoked, now + kCacheTtl};
         std::lock_guard lock(mu_);
@@ -117,6 +136,7 @@ absl::StatusOr<std::int64_t> Authenticator::RequireAccount(const grpc::ServerCon
 void Authenticator::Forget(const std::string& prefix) {
     std::lock_guard lock(mu_);
     cache_.erase(prefix);
+    unknown_.erase(prefix);
 }
 
 }  // namespace rebound::api

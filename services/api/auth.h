@@ -2,7 +2,10 @@
 // Who is calling: every call carries `authorization: Bearer <key>`. The administrator key
 // comes from configuration; account API keys look like rbk_<12 chars><32 chars>, and only
 // their SHA-256 is stored. A key's row is cached for a short time so that calls don't cost
-// a query each; a revocation through this process takes effect at once.
+// a query each; a revocation through this process takes effect at once. Prefixes that are
+// not in the database are remembered apart (junk cannot evict real keys), and lookups of
+// prefixes not cached at all are rationed, so a flood of made-up keys costs the database a
+// bounded number of queries per second.
 
 #include <grpcpp/grpcpp.h>
 
@@ -35,14 +38,19 @@ class Authenticator {
   public:
     Authenticator(storage::Pool* pool, std::string admin_key) : pool_(pool), admin_key_(std::move(admin_key)) {}
 
-    // UNAUTHENTICATED (missing, malformed, unknown or revoked key) or the caller.
+    // Lookups of uncached prefixes: kLookupBurst at once, then kLookupsPerSecond.
+    static constexpr double kLookupsPerSecond = 200;
+    static constexpr double kLookupBurst = 400;
+
+    // UNAUTHENTICATED (missing, malformed, unknown or revoked key), RESOURCE_EXHAUSTED (too
+    // many lookups of uncached keys just now; retry), or the caller.
     absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& context);
     // As Authenticate, then PERMISSION_DENIED unless the administrator key was used.
     absl::Status RequireAdmin(const grpc::ServerContext& context);
     // As Authenticate, then PERMISSION_DENIED unless an account key was used.
     absl::StatusOr<std::int64_t> RequireAccount(const grpc::ServerContext& context);
 
-    // Forgets a cached key (after revocation).
+    // Forgets what is cached about a key prefix (after creation or revocation).
     void Forget(const std::string& prefix);
 
   private:
@@ -56,6 +64,9 @@ class Authenticator {
     const std::string admin_key_;
     std::mutex mu_;
     std::unordered_map<std::string, Cached> cache_;
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;  // prefix -> until
+    double lookup_tokens_ = kLookupBurst;
+    std::chrono::steady_clock::time_point lookup_refill_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace rebound::api

@@ -47,6 +47,38 @@ TEST_F(ApiTest, CallsWithoutAValidKeyAreUnauthenticated) {
     EXPECT_TRUE(envelope_->GenerateAddresses(Ctx(key).get(), req, &resp).ok());
 }
 
+TEST_F(ApiTest, MadeUpKeysCostTheDatabaseABoundedNumberOfLookups) {
+    auto [id, key] = NewAccount("flood");
+    v1::GenerateAddressesRequest req;
+    req.add_recipient_ids(1);
+    v1::GenerateAddressesResponse resp;
+    ASSERT_TRUE(envelope_->GenerateAddresses(Ctx(key).get(), req, &resp).ok());  // now cached
+    // One unknown key, again and again: remembered as unknown, so never rationed.
+    const std::string unknown = "rbk_zzzzzzzzzzzzbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    for (int i = 0; i < 1000; ++i) {
+        grpc::Status st = envelope_->GenerateAddresses(Ctx(unknown).get(), req, &resp);
+        ASSERT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << i << ": " << st.error_message();
+    }
+    // Many different made-up prefixes: beyond the burst, lookups are refused for a while.
+    int exhausted = 0;
+    for (int i = 0; i < 2000; ++i) {
+        char prefix[13];
+        std::snprintf(prefix, sizeof prefix, "%012d", i);
+        std::string made_up = "rbk_" + std::string(prefix) + std::string(32, 'q');
+        for (char& c : made_up)
+            if (c >= '0' && c <= '9') c = static_cast<char>('a' + (c - '0'));  // base32 letters only
+        grpc::Status st = envelope_->GenerateAddresses(Ctx(made_up).get(), req, &resp);
+        if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+            ++exhausted;
+        } else {
+            ASSERT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+        }
+    }
+    EXPECT_GT(exhausted, 0);
+    // A key in use keeps working through the flood.
+    EXPECT_TRUE(envelope_->GenerateAddresses(Ctx(key).get(), req, &resp).ok());
+}
+
 TEST_F(ApiTest, AdministrationNeedsTheAdministratorKey) {
     auto [id, key] = NewAccount("beta");
     v1::CreateAccountRequest req;
