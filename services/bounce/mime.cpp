@@ -431,6 +431,28 @@ bool IsTraceField(std::string_view name) {
     }
 }
 
+namespace {
+
+// `value` (a Content-Type value) names exactly `type` ("text/plain"), parameters aside.
+bool IsMediaType(std::string_view value, std::string_view type) {
+    if (!StartsWithIgnoreCase(value, type)) return false;
+    if (value.size() == type.size()) return true;
+    char c = value[type.size()];
+    return c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// The body of a top-level part with this Content-Type value is never read: binary attachments
+// (only text, message and multipart bodies are), and an HTML part after a text/plain one (the
+// text of a message is its first text/plain part; HTML only stands in when there is none).
+bool PartBodyUnread(std::string_view type, bool plain_seen) {
+    for (std::string_view binary : {"image/", "audio/", "video/", "application/", "font/", "model/"}) {
+        if (StartsWithIgnoreCase(type, binary)) return true;
+    }
+    return plain_seen && IsMediaType(type, "text/html");
+}
+
+}  // namespace
+
 std::string DropTraceFields(std::string_view text) {
     enum State { kHeader, kBody, kPartHeader, kSkip };
     std::string out;
@@ -442,6 +464,12 @@ std::string DropTraceFields(std::string_view text) {
     bool fields_seen = false;        // ... and it had header fields (not an encoded body)
     bool report = false;             // ... and that message is itself a delivery report
     std::string_view part_boundary;  // the delimiter line that opened the current part
+    // Bodies no parser reads (see PartBodyUnread): the current part header's first Content-Type
+    // value, whether a text/plain part came before any attached message, and whether one has.
+    std::string_view part_type;
+    bool type_seen = false;
+    bool plain_seen = false;
+    bool attached_seen = false;
     std::size_t pos = 0;
     while (pos < text.size()) {
         if (state == kSkip) {
@@ -508,17 +536,33 @@ std::string DropTraceFields(std::string_view text) {
                 break;
             case kPartHeader:
                 if (blank) {
-                    state = attached ? kHeader : kBody;
+                    bool unread = !attached && !attached_seen && PartBodyUnread(part_type, plain_seen);
+                    if (!attached && !attached_seen && IsMediaType(part_type, "text/plain")) plain_seen = true;
+                    if (attached) attached_seen = true;
+                    state = attached ? kHeader : unread && part_boundary.size() > 2 ? kSkip : kBody;
                     in_attached = attached;
                     fields_seen = false;
                     report = false;
+                    part_type = {};
+                    type_seen = false;
                 } else if (StartsWithIgnoreCase(line, "content-type:")) {
                     std::string_view value = StripWhitespace(line.substr(13));
-                    attached =
-                        StartsWithIgnoreCase(value, "message/rfc822") || StartsWithIgnoreCase(value, "message/global");
+                    if (!type_seen) {
+                        // The walker reads the first Content-Type field; a folded value is not
+                        // looked at here (its body is kept).
+                        attached = StartsWithIgnoreCase(value, "message/rfc822") ||
+                                   StartsWithIgnoreCase(value, "message/global");
+                        part_type = value;
+                        type_seen = true;
+                    }
                 } else if (line.starts_with("--")) {
                     attached = false;
                     part_boundary = StripWhitespace(line);
+                    part_type = {};
+                    type_seen = false;
+                } else if (line[0] == ' ' || line[0] == '\t') {
+                    // A continuation line: the type may have been folded onto it; keep the body.
+                    if (type_seen && StripWhitespace(part_type).empty()) part_type = "folded/unknown";
                 }
                 break;
             case kSkip:

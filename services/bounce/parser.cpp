@@ -7,6 +7,7 @@
 
 #include "services/bounce/mime.h"
 #include "services/bounce/rules.h"
+#include "services/bounce/search.h"
 #include "services/common/strings.h"
 
 namespace rebound::bounce {
@@ -51,22 +52,33 @@ std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
 }
 
 bool Contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
+    return FindBytes(haystack, needle) != std::string_view::npos;
 }
 
 // Collapses whitespace and cuts at `max` bytes without splitting a UTF-8 sequence.
 std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes) {
     std::string out;
+    out.reserve(std::min(text.size(), max + 1));
     bool space = false;
-    for (char c : text) {
-        if (IsSpace(c)) {
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    // Runs of non-space bytes are appended at once (one push_back per byte is most of the cost).
+    while (i < n) {
+        if (IsSpace(text[i])) {
             space = !out.empty();
+            ++i;
             continue;
         }
         if (out.size() >= max) break;
         if (space) out.push_back(' ');
         space = false;
-        out.push_back(c);
+        std::size_t j = i + 1;
+        while (j < n && !IsSpace(text[j]))
+            ++j;
+        // The byte-at-a-time loop stopped appending once `max` was reached (then cut to `max`).
+        std::size_t room = max + 1 > out.size() ? max + 1 - out.size() : 0;
+        out.append(text.substr(i, std::min(j - i, room)));
+        i = j;
     }
     if (out.size() > max) out.resize(max);
     while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
@@ -268,7 +280,7 @@ std::string FindCommand(std::string_view lower) {
     const bool transcript = Contains(lower, ">>> ");
     for (const Probe& p : kProbes) {
         if (p.needle[0] == 'i' ? !in_reply : p.needle[0] == 'a' ? !after : !transcript) continue;
-        std::size_t at = lower.find(p.needle);
+        std::size_t at = FindBytes(lower, p.needle);
         if (at != std::string_view::npos && (best == std::string_view::npos || at < best)) {
             best = at;
             command = p.command;

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "services/bounce/rules_embedded.h"
+#include "services/bounce/search.h"
 #include "services/common/strings.h"
 
 namespace rebound::bounce {
@@ -107,7 +108,7 @@ RuleSet::TextIndex::TextIndex(std::string_view t) : text(t) {
 bool PiecesMatch(std::string_view text, const std::vector<std::string>& pieces) {
     std::size_t pos = 0;
     for (const std::string& p : pieces) {
-        std::size_t at = text.find(p, pos);
+        std::size_t at = FindBytes(text, p, pos);
         if (at == std::string_view::npos) return false;
         pos = at + p.size();
     }

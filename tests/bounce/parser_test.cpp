@@ -746,5 +746,102 @@ TEST(BounceMime, DropTraceFields) {
     EXPECT_FALSE(IsTraceField("Return-Path"));
 }
 
+// Bodies no parser reads (binary attachments, HTML after a text/plain part) are left out before
+// mimetic sees them; the parts themselves stay listed.
+TEST(BounceMime, DropTraceFieldsLeavesOutUnreadBodies) {
+    std::string msg =
+        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nplain text\n"
+        "--b\nContent-Type: text/html\n\n<p>html</p>\n"
+        "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+        "--b\nContent-Type: application/pdf;\n name=\"a.pdf\"\n\nJVBERi0=\n"
+        "--b--\n";
+    EXPECT_EQ(DropTraceFields(msg),
+              "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+              "--b\nContent-Type: text/plain\n\nplain text\n"
+              "--b\nContent-Type: text/html\n\n"
+              "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
+              "--b\nContent-Type: application/pdf;\n name=\"a.pdf\"\n\n"
+              "--b--\n");
+    absl::StatusOr<FlatMessage> flat = FlattenMessage(msg, {});
+    ASSERT_TRUE(flat.ok()) << flat.status();
+    ASSERT_EQ(flat->parts.size(), 4u);
+    EXPECT_EQ(flat->parts[0].body, "plain text");
+    EXPECT_EQ(flat->parts[1].content_type, "text/html");
+    EXPECT_EQ(flat->parts[2].content_type, "image/png");
+    EXPECT_EQ(flat->parts[3].content_type, "application/pdf");
+
+    // HTML is the text when no text/plain came before it; a folded or ambiguous type keeps its
+    // body; text/plainish is not text/plain.
+    std::string html_first =
+        "From: x@example.org\nContent-Type: multipart/alternative; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plainish\n\nodd\n"
+        "--b\nContent-Type: text/html\n\n<p>html</p>\n"
+        "--b\nContent-Type:\n image/gif\n\nGIF\n"
+        "--b\nContent-Type: text/plain\n\nplain\n"
+        "--b--\n";
+    EXPECT_EQ(DropTraceFields(html_first), html_first);
+
+    // No closing delimiter: the skipped body runs to the end, as mimetic would have read it.
+    std::string unclosed =
+        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nplain\n"
+        "--b\nContent-Type: image/png\n\nPNGDATA\nmore\n";
+    EXPECT_EQ(DropTraceFields(unclosed),
+              "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+              "--b\nContent-Type: text/plain\n\nplain\n"
+              "--b\nContent-Type: image/png\n\n");
+    // After an attached message nothing more is left out (its parts are read at another level).
+    std::string after_attached =
+        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nplain\n"
+        "--b\nContent-Type: message/rfc822\n\nContent-Type: multipart/report; boundary=\"r\"\n\n"
+        "--r\nContent-Type: text/html\n\n<p>x</p>\n--r--\n"
+        "--b--\n";
+    EXPECT_EQ(DropTraceFields(after_attached), after_attached);
+}
+
+// LF and CRLF input still give the same records when unread bodies are left out.
+TEST(BounceParser, UnreadBodiesLineEnds) {
+    std::string msg =
+        "From: MAILER-DAEMON@example.org\nTo: sender@example.com\nSubject: Undelivered Mail Returned to Sender\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\n<user@example.net>: host mx.example.net said: 550 5.1.1 User unknown\n"
+        "--b\nContent-Type: text/html\n\n<p>550 5.7.1 blocked</p>\n"
+        "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+        "--b--\n";
+    std::string crlf;
+    for (char c : msg) {
+        if (c == '\n') crlf.push_back('\r');
+        crlf.push_back(c);
+    }
+    absl::StatusOr<Report> lf_report = Parse(msg);
+    absl::StatusOr<Report> crlf_report = Parse(crlf);
+    ASSERT_TRUE(lf_report.ok() && crlf_report.ok());
+    ASSERT_EQ(lf_report->records.size(), 1u);
+    ASSERT_EQ(crlf_report->records.size(), 1u);
+    EXPECT_EQ(lf_report->records[0].recipient, "user@example.net");
+    EXPECT_EQ(lf_report->records[0].status, "5.1.1");
+    EXPECT_EQ(lf_report->records[0].reason, crlf_report->records[0].reason);
+    EXPECT_EQ(lf_report->records[0].diagnostic, crlf_report->records[0].diagnostic);
+}
+
+// Squeeze() is exercised through diagnostics: collapsed whitespace, cut at 1000 bytes.
+TEST(BounceParser, LongDiagnosticIsCut) {
+    std::string words;
+    for (int i = 0; i < 400; ++i)
+        words += "word\t  ";
+    std::string msg = "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
+                      "<user@example.net>: host mx.example.net said: 550 5.1.1 User unknown " +
+                      words + "\n";
+    absl::StatusOr<Report> report = Parse(msg);
+    ASSERT_TRUE(report.ok());
+    ASSERT_FALSE(report->records.empty());
+    const std::string& d = report->records[0].diagnostic;
+    EXPECT_LE(d.size(), 1000u);
+    EXPECT_EQ(d.find("  "), std::string::npos);
+    EXPECT_EQ(d.find('\t'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rebound::bounce
