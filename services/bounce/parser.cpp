@@ -36,7 +36,7 @@ bool IsAddressChar(char c) {
 }
 
 std::string Lower(std::string_view s) {
-    return AsciiLower(s);
+    return LowerAscii(s);
 }
 
 // Position of `needle` (lower-case) in `text`, ignoring ASCII case; npos if absent.
@@ -1375,7 +1375,8 @@ std::string NormalizeLines(std::string_view raw) {
         } else if (continuation) {
             in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
         } else {
-            in_content_type = StartsWithIgnoreCase(line, "content-type:") && StripWhitespace(line).ends_with(';');
+            in_content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:") &&
+                              StripWhitespace(line).ends_with(';');
         }
         text.append(line);
         if (eol != std::string_view::npos) text.push_back('\n');

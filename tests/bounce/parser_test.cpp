@@ -5,6 +5,8 @@
 #include <string>
 
 #include "services/bounce/mime.h"
+#include "services/bounce/search.h"
+#include "services/common/strings.h"
 
 namespace rebound::bounce {
 namespace {
@@ -824,6 +826,35 @@ TEST(BounceParser, UnreadBodiesLineEnds) {
     EXPECT_EQ(lf_report->records[0].status, "5.1.1");
     EXPECT_EQ(lf_report->records[0].reason, crlf_report->records[0].reason);
     EXPECT_EQ(lf_report->records[0].diagnostic, crlf_report->records[0].diagnostic);
+}
+
+TEST(BounceSearch, LowerAsciiMatchesAsciiLower) {
+    std::string all;
+    for (int c = 0; c < 256; ++c)
+        all.push_back(static_cast<char>(c));
+    for (std::size_t len = 0; len <= all.size(); len += 7) {
+        for (std::size_t start = 0; start < 9 && start + len <= all.size(); ++start) {
+            std::string_view piece = std::string_view(all).substr(start, len);
+            EXPECT_EQ(LowerAscii(piece), AsciiLower(piece));
+        }
+    }
+    EXPECT_EQ(LowerAscii("Content-Type: TEXT/Plain; Charset=UTF-8 @[`{"), "content-type: text/plain; charset=utf-8 @[`{");
+    EXPECT_EQ(FindBytes(std::string(600, 'a') + "needle", "needle"), 600u);
+    EXPECT_EQ(FindBytes(std::string(600, 'a') + "needle", "needle", 601), std::string_view::npos);
+    EXPECT_EQ(FindBytes("short needle", "needle", 3), 6u);
+    EXPECT_EQ(FindBytes("abc", "", 2), 2u);
+    EXPECT_EQ(FindBytes("abc", "c", 4), std::string_view::npos);
+}
+
+TEST(BounceMime, HeaderBlockUnfolds) {
+    Headers h = ParseHeaderBlock(
+        "Subject: one\n   two\n\tthree  \nX-Empty:\nTo:  <a@example.org>\r\n  , b@example.org\r\n"
+        "Long: " + std::string(70000, 'x') + "\n\n");
+    EXPECT_EQ(h.Get("subject"), "one two three");
+    EXPECT_EQ(h.Get("x-empty"), "");
+    EXPECT_EQ(h.Get("to"), "<a@example.org> , b@example.org");
+    EXPECT_LE(h.Get("long").size(), 64u * 1024u + 1u);
+    EXPECT_GE(h.Get("long").size(), 64u * 1024u - 1u);
 }
 
 // Squeeze() is exercised through diagnostics: collapsed whitespace, cut at 1000 bytes.
