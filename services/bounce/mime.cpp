@@ -321,13 +321,13 @@ std::string ToUtf8(std::string_view text, std::string_view charset) {
 }
 
 std::string DecodeEncodedWords(std::string_view value) {
-    if (value.find("=?") == std::string_view::npos) return std::string(value);
+    if (FindBytes(value, "=?") == std::string_view::npos) return std::string(value);
     std::string out;
     std::size_t pos = 0;
     bool last_was_word = false;
     std::string pending_ws;
     while (pos < value.size()) {
-        std::size_t start = value.find("=?", pos);
+        std::size_t start = FindBytes(value, "=?", pos);
         if (start == std::string_view::npos) {
             out.append(pending_ws);
             out.append(value.substr(pos));
@@ -336,7 +336,7 @@ std::string DecodeEncodedWords(std::string_view value) {
         std::string_view between = value.substr(pos, start - pos);
         std::size_t q1 = value.find('?', start + 2);
         std::size_t q2 = q1 == std::string_view::npos ? q1 : value.find('?', q1 + 1);
-        std::size_t end = q2 == std::string_view::npos ? q2 : value.find("?=", q2 + 1);
+        std::size_t end = q2 == std::string_view::npos ? q2 : FindBytes(value, "?=", q2 + 1);
         if (end == std::string_view::npos || q2 != q1 + 2) {
             out.append(pending_ws);
             pending_ws.clear();
@@ -382,7 +382,7 @@ namespace {
 // Unfold(), then DecodeEncodedWords() only when there is an encoded word (one copy less).
 std::string UnfoldAndDecode(std::string_view value) {
     std::string unfolded = Unfold(value);
-    if (unfolded.find("=?") == std::string::npos) return unfolded;
+    if (FindBytes(unfolded, "=?") == std::string::npos) return unfolded;
     return DecodeEncodedWords(unfolded);
 }
 }  // namespace
@@ -501,7 +501,7 @@ std::string DropTraceFields(std::string_view text) {
             // to the delimiter of the part that holds it.
             std::size_t at = pos;
             while (true) {
-                at = text.find(part_boundary, at);
+                at = FindBytes(text, part_boundary, at);
                 if (at == std::string_view::npos || at == 0 || text[at - 1] == '\n') break;
                 at += part_boundary.size();
             }
@@ -511,7 +511,7 @@ std::string DropTraceFields(std::string_view text) {
         }
         if (state == kBody && !text.substr(pos).starts_with("--")) {
             // Body text is copied up to the next line that may be a boundary.
-            std::size_t dash = text.find("\n--", pos);
+            std::size_t dash = FindBytes(text, "\n--", pos);
             std::size_t upto = dash == std::string_view::npos ? text.size() : dash + 1;
             out.append(text.substr(pos, upto - pos));
             pos = upto;
@@ -615,7 +615,7 @@ std::tuple<std::string, std::string, std::string> SplitContentType(std::string_v
     std::string subtype = LowerAscii(sub.substr(0, end));
     std::string charset;
     std::string lower = LowerAscii(value);
-    std::size_t at = lower.find("charset");
+    std::size_t at = FindBytes(lower, "charset");
     while (at != std::string::npos) {
         std::size_t p = at + 7;
         if (p < lower.size() && lower[p] == '*') ++p;  // RFC 2231 charset*=utf-8''...
@@ -633,7 +633,7 @@ std::tuple<std::string, std::string, std::string> SplitContentType(std::string_v
             charset = lower.substr(p, e - p);
             break;
         }
-        at = lower.find("charset", at + 7);
+        at = FindBytes(lower, "charset", at + 7);
     }
     if (type.empty() || subtype.empty()) return {"", "", charset};
     return {type, subtype, charset};

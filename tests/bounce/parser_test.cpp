@@ -846,6 +846,23 @@ TEST(BounceSearch, LowerAsciiMatchesAsciiLower) {
     EXPECT_EQ(FindBytes("abc", "c", 4), std::string_view::npos);
 }
 
+TEST(BounceSearch, FindBytesMatchesFind) {
+    // A text with many near misses of the needles, at every offset around the 16-byte blocks.
+    std::string text;
+    for (int i = 0; i < 300; ++i)
+        text += (i % 7 == 0) ? "rcpt" : (i % 5 == 0) ? "rcp to " : (i % 3 == 0) ? "r" : "data after ";
+    text += "in reply to rcpt to";
+    for (std::string_view needle : {"rcpt to", "in reply to rcpt to", "r", "rc", "data", "after d", "xyz", "to"}) {
+        for (std::size_t from = 0; from < 40; ++from) {
+            EXPECT_EQ(FindBytes(text, needle, from), std::string_view(text).find(needle, from)) << needle << from;
+        }
+        for (std::size_t len = 0; len < 40; ++len) {
+            std::string_view cut = std::string_view(text).substr(text.size() - len);
+            EXPECT_EQ(FindBytes(cut, needle), cut.find(needle)) << needle << len;
+        }
+    }
+}
+
 TEST(BounceMime, HeaderBlockUnfolds) {
     Headers h = ParseHeaderBlock(
         "Subject: one\n   two\n\tthree  \nX-Empty:\nTo:  <a@example.org>\r\n  , b@example.org\r\n"
