@@ -666,15 +666,17 @@ struct Walker {
         return Headers(std::move(fields));
     }
 
-    static std::string DecodeBody(const std::string& raw, std::string_view transfer_encoding) {
+    // `raw` is the entity's own body, moved from when there is no transfer encoding to undo.
+    static std::string DecodeBody(std::string& raw, std::string_view transfer_encoding) {
         std::string te = LowerString(transfer_encoding);
         if (te == "base64") return DecodeBase64(raw);
         if (te == "quoted-printable") return DecodeQuotedPrintable(raw);
-        return raw;
+        return std::move(raw);
     }
 
     // `decode`: bodies inside an attached message are decoded too (a forwarded delivery report).
-    void Walk(const mimetic::MimeEntity& entity, int depth, int message_level, bool top, bool decode = false) {
+    // `entity` is the walker's to consume: leaf bodies are moved out of it.
+    void Walk(mimetic::MimeEntity& entity, int depth, int message_level, bool top, bool decode = false) {
         if (!status.ok()) return;
         if (++entity_count > limits.max_parts) {
             status = absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
@@ -685,20 +687,21 @@ struct Walker {
             return;
         }
         // Only the top-level header is decoded in full; parts need just their MIME fields.
-        Headers headers = top ? ConvertHeaders(entity.header()) : MimeFields(entity.header());
-        if (top) out.headers = headers;
+        Headers own = top ? ConvertHeaders(entity.header()) : MimeFields(entity.header());
+        if (top) out.headers = std::move(own);
+        const Headers& headers = top ? out.headers : own;
         // The Content-Type value is already unfolded in `headers`; reading type, subtype and charset
         // here avoids mimetic re-parsing the field for every entity.
         auto [type, subtype, charset] = SplitContentType(headers.Get("content-type"));
         std::string content_type = type.empty() ? "text/plain" : StrCat(type, "/", subtype);
-        const mimetic::Body& body = entity.body();
+        mimetic::Body& body = entity.body();
         if (type == "multipart") {
             // Broken multiparts keep their text in the preamble; keep it as a text part.
             if (!StripWhitespace(body.preamble()).empty()) {
                 out.parts.push_back(
                     {"text/x-preamble", charset, ToUtf8(body.preamble(), charset), depth, message_level, {}});
             }
-            for (const mimetic::MimeEntity* child : body.parts()) {
+            for (mimetic::MimeEntity* child : body.parts()) {
                 Walk(*child, depth + 1, message_level, false, decode);
             }
             // A multipart whose boundary parameter was lost (e.g. an unfolded continuation line)
@@ -713,7 +716,7 @@ struct Walker {
         }
         if (content_type == "message/rfc822" || content_type == "message/global") {
             if (!body.parts().empty()) {
-                const mimetic::MimeEntity* child = body.parts().front();
+                mimetic::MimeEntity* child = body.parts().front();
                 AttachedMessage attached;
                 attached.headers = ConvertHeaders(child->header());
                 // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
@@ -743,7 +746,7 @@ struct Walker {
             out.attached.push_back({ParseHeaderBlock(decoded)});
         }
         out.parts.push_back({std::move(content_type), std::move(charset), std::move(decoded), depth, message_level,
-                             std::move(headers)});
+                             top ? out.headers : std::move(own)});
     }
 };
 

@@ -1133,13 +1133,15 @@ bool IsAutoReply(const Headers& h) {
     return false;
 }
 
-std::string FirstTextBody(const FlatMessage& flat, bool any_level = false) {
+// The text of the message: its first text/plain part, else its first HTML part without tags
+// (written to `html_text`), else a broken multipart's preamble. A view into `flat` or `html_text`.
+std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) {
     for (const MimePart& p : flat.parts) {
-        if (p.message_level > 0 && !any_level) continue;
+        if (p.message_level > 0) continue;
         if (p.content_type == "text/plain") return p.body;
     }
     for (const MimePart& p : flat.parts) {
-        if (p.message_level > 0 && !any_level) continue;
+        if (p.message_level > 0) continue;
         if (p.content_type == "text/html") {
             // Strip tags for a readable diagnostic.
             std::string out;
@@ -1154,11 +1156,12 @@ std::string FirstTextBody(const FlatMessage& flat, bool any_level = false) {
                     out.push_back(c);
                 }
             }
-            return out;
+            html_text = std::move(out);
+            return html_text;
         }
     }
     for (const MimePart& p : flat.parts) {
-        if (p.content_type == "text/x-preamble" && (p.message_level == 0 || any_level)) return p.body;
+        if (p.content_type == "text/x-preamble" && p.message_level == 0) return p.body;
     }
     return {};
 }
@@ -1244,7 +1247,8 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
         }
     }
     r.reporting_mta = AfterType(h.Get("reporting-mta"));
-    r.diagnostic = Squeeze(FirstTextBody(ctx.flat), 200);
+    std::string html_text;
+    r.diagnostic = Squeeze(FirstTextBody(ctx.flat, html_text), 200);
     d.format_reason = "feedback";
     d.format_rule = "arf.feedback-report";
     drafts.push_back(d);
@@ -1453,7 +1457,8 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     ctx.bounce_to = FirstAddress(ctx.flat.headers.Get("to"));
 
     std::vector<Draft> drafts;
-    std::string body_text = FirstTextBody(ctx.flat);
+    std::string html_text;
+    const std::string_view body_text = FirstTextBody(ctx.flat, html_text);
     ctx.body = body_text;
     ctx.body_section = ErrorSection(body_text);
     // 1. Complaints.
