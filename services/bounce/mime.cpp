@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <tuple>
 
+#include "services/bounce/search.h"
 #include "services/common/strings.h"
 
 namespace rebound::bounce {
@@ -20,29 +22,51 @@ bool IsSpace(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+// `out` without leading and trailing whitespace, in place.
+void StripInPlace(std::string& out) {
+    std::string_view stripped = StripWhitespace(out);
+    if (stripped.size() == out.size()) return;
+    std::size_t begin = static_cast<std::size_t>(stripped.data() - out.data());
+    out.resize(begin + stripped.size());
+    out.erase(0, begin);
+}
+
 // Joins folded lines and collapses the fold whitespace to one space.
 std::string Unfold(std::string_view value) {
-    // (find_first_of with a set calls memchr per byte; one pass is much cheaper.)
-    if (std::none_of(value.begin(), value.end(), [](char c) { return c == '\n' || c == '\r'; })) {
-        return std::string(StripWhitespace(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
-    }
+    const bool folded = std::memchr(value.data(), '\n', value.size()) != nullptr ||
+                        std::memchr(value.data(), '\r', value.size()) != nullptr;
+    if (!folded) return std::string(StripWhitespace(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
     std::string out;
     out.reserve(std::min(value.size(), kMaxHeaderValueBytes));
     bool pending_space = false;
-    for (char c : value) {
-        if (out.size() >= kMaxHeaderValueBytes) break;
+    std::size_t i = 0;
+    const std::size_t n = value.size();
+    // Line by line rather than byte by byte; the output is cut as the byte loop cut it (the
+    // first byte after a fold space may go one past the limit).
+    while (i < n && out.size() < kMaxHeaderValueBytes) {
+        char c = value[i];
         if (c == '\r' || c == '\n') {
             pending_space = true;
+            ++i;
             continue;
         }
         if (pending_space) {
-            if (c == ' ' || c == '\t') continue;
+            if (c == ' ' || c == '\t') {
+                ++i;
+                continue;
+            }
             if (!out.empty()) out.push_back(' ');
             pending_space = false;
         }
-        out.push_back(c);
+        std::size_t j = i + 1;
+        while (j < n && value[j] != '\r' && value[j] != '\n')
+            ++j;
+        std::size_t room = out.size() < kMaxHeaderValueBytes ? kMaxHeaderValueBytes - out.size() : 1;
+        out.append(value.substr(i, std::min(j - i, room)));
+        i = j;
     }
-    return std::string(StripWhitespace(out));
+    StripInPlace(out);
+    return out;
 }
 
 int HexValue(char c) {
@@ -53,21 +77,21 @@ int HexValue(char c) {
 }
 
 std::string LowerString(std::string_view s) {
-    return AsciiLower(StripWhitespace(s));
+    return LowerAscii(StripWhitespace(s));
 }
 
 }  // namespace
 
 std::string_view Headers::Get(std::string_view name) const {
     for (const HeaderField& f : fields_) {
-        if (EqualsIgnoreCase(f.name, name)) return f.value;
+        if (f.name.size() == name.size() && EqualsIgnoreCase(f.name, name)) return f.value;
     }
     return {};
 }
 
 bool Headers::Has(std::string_view name) const {
     for (const HeaderField& f : fields_) {
-        if (EqualsIgnoreCase(f.name, name)) return true;
+        if (f.name.size() == name.size() && EqualsIgnoreCase(f.name, name)) return true;
     }
     return false;
 }
@@ -297,13 +321,13 @@ std::string ToUtf8(std::string_view text, std::string_view charset) {
 }
 
 std::string DecodeEncodedWords(std::string_view value) {
-    if (value.find("=?") == std::string_view::npos) return std::string(value);
+    if (FindBytes(value, "=?") == std::string_view::npos) return std::string(value);
     std::string out;
     std::size_t pos = 0;
     bool last_was_word = false;
     std::string pending_ws;
     while (pos < value.size()) {
-        std::size_t start = value.find("=?", pos);
+        std::size_t start = FindBytes(value, "=?", pos);
         if (start == std::string_view::npos) {
             out.append(pending_ws);
             out.append(value.substr(pos));
@@ -312,7 +336,7 @@ std::string DecodeEncodedWords(std::string_view value) {
         std::string_view between = value.substr(pos, start - pos);
         std::size_t q1 = value.find('?', start + 2);
         std::size_t q2 = q1 == std::string_view::npos ? q1 : value.find('?', q1 + 1);
-        std::size_t end = q2 == std::string_view::npos ? q2 : value.find("?=", q2 + 1);
+        std::size_t end = q2 == std::string_view::npos ? q2 : FindBytes(value, "?=", q2 + 1);
         if (end == std::string_view::npos || q2 != q1 + 2) {
             out.append(pending_ws);
             pending_ws.clear();
@@ -323,7 +347,7 @@ std::string DecodeEncodedWords(std::string_view value) {
         }
         bool ws_only = std::all_of(between.begin(), between.end(), IsSpace);
         if (!(last_was_word && ws_only)) out.append(between);
-        std::string charset = AsciiLower(value.substr(start + 2, q1 - start - 2));
+        std::string charset = LowerAscii(value.substr(start + 2, q1 - start - 2));
         if (std::size_t star = charset.find('*'); star != std::string::npos) charset.resize(star);  // RFC 2231 language
         char enc = static_cast<char>(value[q1 + 1] | 0x20);
         std::string_view payload = value.substr(q2 + 1, end - q2 - 1);
@@ -358,7 +382,7 @@ namespace {
 // Unfold(), then DecodeEncodedWords() only when there is an encoded word (one copy less).
 std::string UnfoldAndDecode(std::string_view value) {
     std::string unfolded = Unfold(value);
-    if (unfolded.find("=?") == std::string::npos) return unfolded;
+    if (FindBytes(unfolded, "=?") == std::string::npos) return unfolded;
     return DecodeEncodedWords(unfolded);
 }
 }  // namespace
@@ -370,7 +394,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     std::string value;
     auto flush = [&] {
         if (!name.empty() && fields.size() < max_fields) {
-            fields.push_back({AsciiLower(name), UnfoldAndDecode(value)});
+            fields.push_back({LowerAscii(name), UnfoldAndDecode(value)});
         }
         name.clear();
         value.clear();
@@ -431,6 +455,28 @@ bool IsTraceField(std::string_view name) {
     }
 }
 
+namespace {
+
+// `value` (a Content-Type value) names exactly `type` ("text/plain"), parameters aside.
+bool IsMediaType(std::string_view value, std::string_view type) {
+    if (!StartsWithIgnoreCase(value, type)) return false;
+    if (value.size() == type.size()) return true;
+    char c = value[type.size()];
+    return c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// The body of a top-level part with this Content-Type value is never read: binary attachments
+// (only text, message and multipart bodies are), and an HTML part after a text/plain one (the
+// text of a message is its first text/plain part; HTML only stands in when there is none).
+bool PartBodyUnread(std::string_view type, bool plain_seen) {
+    for (std::string_view binary : {"image/", "audio/", "video/", "application/", "font/", "model/"}) {
+        if (StartsWithIgnoreCase(type, binary)) return true;
+    }
+    return plain_seen && IsMediaType(type, "text/html");
+}
+
+}  // namespace
+
 std::string DropTraceFields(std::string_view text) {
     enum State { kHeader, kBody, kPartHeader, kSkip };
     std::string out;
@@ -442,6 +488,12 @@ std::string DropTraceFields(std::string_view text) {
     bool fields_seen = false;        // ... and it had header fields (not an encoded body)
     bool report = false;             // ... and that message is itself a delivery report
     std::string_view part_boundary;  // the delimiter line that opened the current part
+    // Bodies no parser reads (see PartBodyUnread): the current part header's first Content-Type
+    // value, whether a text/plain part came before any attached message, and whether one has.
+    std::string_view part_type;
+    bool type_seen = false;
+    bool plain_seen = false;
+    bool attached_seen = false;
     std::size_t pos = 0;
     while (pos < text.size()) {
         if (state == kSkip) {
@@ -449,7 +501,7 @@ std::string DropTraceFields(std::string_view text) {
             // to the delimiter of the part that holds it.
             std::size_t at = pos;
             while (true) {
-                at = text.find(part_boundary, at);
+                at = FindBytes(text, part_boundary, at);
                 if (at == std::string_view::npos || at == 0 || text[at - 1] == '\n') break;
                 at += part_boundary.size();
             }
@@ -459,7 +511,7 @@ std::string DropTraceFields(std::string_view text) {
         }
         if (state == kBody && !text.substr(pos).starts_with("--")) {
             // Body text is copied up to the next line that may be a boundary.
-            std::size_t dash = text.find("\n--", pos);
+            std::size_t dash = FindBytes(text, "\n--", pos);
             std::size_t upto = dash == std::string_view::npos ? text.size() : dash + 1;
             out.append(text.substr(pos, upto - pos));
             pos = upto;
@@ -492,7 +544,7 @@ std::string DropTraceFields(std::string_view text) {
                         std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
                                     [](char c) { return c > 32 && c < 127; })) {
                         fields_seen = true;
-                        if (StartsWithIgnoreCase(line, "content-type:") &&
+                        if ((line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:") &&
                             StartsWithIgnoreCase(StripWhitespace(line.substr(13)), "multipart/report")) {
                             report = true;
                         }
@@ -508,17 +560,33 @@ std::string DropTraceFields(std::string_view text) {
                 break;
             case kPartHeader:
                 if (blank) {
-                    state = attached ? kHeader : kBody;
+                    bool unread = !attached && !attached_seen && PartBodyUnread(part_type, plain_seen);
+                    if (!attached && !attached_seen && IsMediaType(part_type, "text/plain")) plain_seen = true;
+                    if (attached) attached_seen = true;
+                    state = attached ? kHeader : unread && part_boundary.size() > 2 ? kSkip : kBody;
                     in_attached = attached;
                     fields_seen = false;
                     report = false;
-                } else if (StartsWithIgnoreCase(line, "content-type:")) {
+                    part_type = {};
+                    type_seen = false;
+                } else if ((line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:")) {
                     std::string_view value = StripWhitespace(line.substr(13));
-                    attached =
-                        StartsWithIgnoreCase(value, "message/rfc822") || StartsWithIgnoreCase(value, "message/global");
+                    if (!type_seen) {
+                        // The walker reads the first Content-Type field; a folded value is not
+                        // looked at here (its body is kept).
+                        attached = StartsWithIgnoreCase(value, "message/rfc822") ||
+                                   StartsWithIgnoreCase(value, "message/global");
+                        part_type = value;
+                        type_seen = true;
+                    }
                 } else if (line.starts_with("--")) {
                     attached = false;
                     part_boundary = StripWhitespace(line);
+                    part_type = {};
+                    type_seen = false;
+                } else if (line[0] == ' ' || line[0] == '\t') {
+                    // A continuation line: the type may have been folded onto it; keep the body.
+                    if (type_seen && StripWhitespace(part_type).empty()) part_type = "folded/unknown";
                 }
                 break;
             case kSkip:
@@ -538,16 +606,16 @@ std::tuple<std::string, std::string, std::string> SplitContentType(std::string_v
     std::string_view main = StripWhitespace(value.substr(0, semi));
     std::size_t slash = main.find('/');
     if (slash == std::string_view::npos) return {"", "", ""};
-    std::string type = AsciiLower(StripWhitespace(main.substr(0, slash)));
+    std::string type = LowerAscii(StripWhitespace(main.substr(0, slash)));
     std::string_view sub = StripWhitespace(main.substr(slash + 1));
     // "text/plain charset=..." (no ';'): the subtype ends at the first blank or quote.
     std::size_t end = 0;
     while (end < sub.size() && sub[end] != ' ' && sub[end] != '\t' && sub[end] != '"' && sub[end] != '\'')
         ++end;
-    std::string subtype = AsciiLower(sub.substr(0, end));
+    std::string subtype = LowerAscii(sub.substr(0, end));
     std::string charset;
-    std::string lower = AsciiLower(value);
-    std::size_t at = lower.find("charset");
+    std::string lower = LowerAscii(value);
+    std::size_t at = FindBytes(lower, "charset");
     while (at != std::string::npos) {
         std::size_t p = at + 7;
         if (p < lower.size() && lower[p] == '*') ++p;  // RFC 2231 charset*=utf-8''...
@@ -565,7 +633,7 @@ std::tuple<std::string, std::string, std::string> SplitContentType(std::string_v
             charset = lower.substr(p, e - p);
             break;
         }
-        at = lower.find("charset", at + 7);
+        at = FindBytes(lower, "charset", at + 7);
     }
     if (type.empty() || subtype.empty()) return {"", "", charset};
     return {type, subtype, charset};
@@ -582,7 +650,7 @@ struct Walker {
         for (const mimetic::Field& f : header) {
             if (fields.size() >= 512) break;
             if (IsTraceField(f.name())) continue;
-            fields.push_back({AsciiLower(f.name()), UnfoldAndDecode(f.value())});
+            fields.push_back({LowerAscii(f.name()), UnfoldAndDecode(f.value())});
         }
         return Headers(std::move(fields));
     }
@@ -592,21 +660,23 @@ struct Walker {
         for (const mimetic::Field& f : header) {
             const std::string& name = f.name();
             if (name.size() > 8 && EqualsIgnoreCase(std::string_view(name).substr(0, 8), "content-")) {
-                fields.push_back({AsciiLower(name), Unfold(f.value())});
+                fields.push_back({LowerAscii(name), Unfold(f.value())});
             }
         }
         return Headers(std::move(fields));
     }
 
-    static std::string DecodeBody(const std::string& raw, std::string_view transfer_encoding) {
+    // `raw` is the entity's own body, moved from when there is no transfer encoding to undo.
+    static std::string DecodeBody(std::string& raw, std::string_view transfer_encoding) {
         std::string te = LowerString(transfer_encoding);
         if (te == "base64") return DecodeBase64(raw);
         if (te == "quoted-printable") return DecodeQuotedPrintable(raw);
-        return raw;
+        return std::move(raw);
     }
 
     // `decode`: bodies inside an attached message are decoded too (a forwarded delivery report).
-    void Walk(const mimetic::MimeEntity& entity, int depth, int message_level, bool top, bool decode = false) {
+    // `entity` is the walker's to consume: leaf bodies are moved out of it.
+    void Walk(mimetic::MimeEntity& entity, int depth, int message_level, bool top, bool decode = false) {
         if (!status.ok()) return;
         if (++entity_count > limits.max_parts) {
             status = absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
@@ -617,20 +687,21 @@ struct Walker {
             return;
         }
         // Only the top-level header is decoded in full; parts need just their MIME fields.
-        Headers headers = top ? ConvertHeaders(entity.header()) : MimeFields(entity.header());
-        if (top) out.headers = headers;
+        Headers own = top ? ConvertHeaders(entity.header()) : MimeFields(entity.header());
+        if (top) out.headers = std::move(own);
+        const Headers& headers = top ? out.headers : own;
         // The Content-Type value is already unfolded in `headers`; reading type, subtype and charset
         // here avoids mimetic re-parsing the field for every entity.
         auto [type, subtype, charset] = SplitContentType(headers.Get("content-type"));
         std::string content_type = type.empty() ? "text/plain" : StrCat(type, "/", subtype);
-        const mimetic::Body& body = entity.body();
+        mimetic::Body& body = entity.body();
         if (type == "multipart") {
             // Broken multiparts keep their text in the preamble; keep it as a text part.
             if (!StripWhitespace(body.preamble()).empty()) {
                 out.parts.push_back(
                     {"text/x-preamble", charset, ToUtf8(body.preamble(), charset), depth, message_level, {}});
             }
-            for (const mimetic::MimeEntity* child : body.parts()) {
+            for (mimetic::MimeEntity* child : body.parts()) {
                 Walk(*child, depth + 1, message_level, false, decode);
             }
             // A multipart whose boundary parameter was lost (e.g. an unfolded continuation line)
@@ -645,7 +716,7 @@ struct Walker {
         }
         if (content_type == "message/rfc822" || content_type == "message/global") {
             if (!body.parts().empty()) {
-                const mimetic::MimeEntity* child = body.parts().front();
+                mimetic::MimeEntity* child = body.parts().front();
                 AttachedMessage attached;
                 attached.headers = ConvertHeaders(child->header());
                 // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
@@ -675,7 +746,7 @@ struct Walker {
             out.attached.push_back({ParseHeaderBlock(decoded)});
         }
         out.parts.push_back({std::move(content_type), std::move(charset), std::move(decoded), depth, message_level,
-                             std::move(headers)});
+                             top ? out.headers : std::move(own)});
     }
 };
 

@@ -7,6 +7,7 @@
 
 #include "services/bounce/mime.h"
 #include "services/bounce/rules.h"
+#include "services/bounce/search.h"
 #include "services/common/strings.h"
 
 namespace rebound::bounce {
@@ -35,7 +36,7 @@ bool IsAddressChar(char c) {
 }
 
 std::string Lower(std::string_view s) {
-    return AsciiLower(s);
+    return LowerAscii(s);
 }
 
 // Position of `needle` (lower-case) in `text`, ignoring ASCII case; npos if absent.
@@ -51,22 +52,33 @@ std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
 }
 
 bool Contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
+    return FindBytes(haystack, needle) != std::string_view::npos;
 }
 
 // Collapses whitespace and cuts at `max` bytes without splitting a UTF-8 sequence.
 std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes) {
     std::string out;
+    out.reserve(std::min(text.size(), max + 1));
     bool space = false;
-    for (char c : text) {
-        if (IsSpace(c)) {
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    // Runs of non-space bytes are appended at once (one push_back per byte is most of the cost).
+    while (i < n) {
+        if (IsSpace(text[i])) {
             space = !out.empty();
+            ++i;
             continue;
         }
         if (out.size() >= max) break;
         if (space) out.push_back(' ');
         space = false;
-        out.push_back(c);
+        std::size_t j = i + 1;
+        while (j < n && !IsSpace(text[j]))
+            ++j;
+        // The byte-at-a-time loop stopped appending once `max` was reached (then cut to `max`).
+        std::size_t room = max + 1 > out.size() ? max + 1 - out.size() : 0;
+        out.append(text.substr(i, std::min(j - i, room)));
+        i = j;
     }
     if (out.size() > max) out.resize(max);
     while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
@@ -268,7 +280,7 @@ std::string FindCommand(std::string_view lower) {
     const bool transcript = Contains(lower, ">>> ");
     for (const Probe& p : kProbes) {
         if (p.needle[0] == 'i' ? !in_reply : p.needle[0] == 'a' ? !after : !transcript) continue;
-        std::size_t at = lower.find(p.needle);
+        std::size_t at = FindBytes(lower, p.needle);
         if (at != std::string_view::npos && (best == std::string_view::npos || at < best)) {
             best = at;
             command = p.command;
@@ -277,8 +289,8 @@ std::string FindCommand(std::string_view lower) {
     if (command.empty()) {
         // "MAIL FROM: a@b  RCPT TO: c@d" with no reply in between is a summary of the envelope
         // (e.g. Apache James's "Message details"), not a transcript of the command that failed.
-        std::size_t mail_from = lower.find("mail from");
-        std::size_t rcpt_to = lower.find("rcpt to");
+        std::size_t mail_from = FindBytes(lower, "mail from");
+        std::size_t rcpt_to = FindBytes(lower, "rcpt to");
         if (mail_from != std::string_view::npos && rcpt_to != std::string_view::npos && mail_from < rcpt_to &&
             FindReplyCode(lower.substr(mail_from, rcpt_to - mail_from)).empty()) {
             return {};
@@ -291,9 +303,9 @@ std::string FindCommand(std::string_view lower) {
         if (Contains(lower, "final data") || Contains(lower, "end of data")) return "DATA";
         // Sendmail transcript: "... while talking to mx.example.org.:" then the server's reply
         // ("<<< 554 ...") with no command sent (">>>"): the greeting refused the connection.
-        if (std::size_t at = lower.find("while talking to"); at != std::string_view::npos) {
-            std::size_t reply = lower.find("<<< ", at);
-            std::size_t sent = lower.find(">>> ", at);
+        if (std::size_t at = FindBytes(lower, "while talking to"); at != std::string_view::npos) {
+            std::size_t reply = FindBytes(lower, "<<< ", at);
+            std::size_t sent = FindBytes(lower, ">>> ", at);
             if (reply != std::string_view::npos && sent == std::string_view::npos) return "CONN";
         }
     }
@@ -481,7 +493,7 @@ std::string DropRepeatedCodes(std::string_view text, std::string_view reply, std
     std::size_t pos = 0;
     bool first = true;
     while (pos < text.size()) {
-        std::size_t at = text.find(reply, pos);
+        std::size_t at = FindBytes(text, reply, pos);
         if (at == std::string_view::npos) break;
         std::size_t e = at + reply.size();
         bool boundary_before = at == 0 || text[at - 1] == ' ';
@@ -748,10 +760,10 @@ constexpr std::string_view kBoilerplate[] = {
 bool OnlyBoilerplate(std::string_view text, std::string_view address) {
     std::string rest = Squeeze(Lower(text), 4 * kMaxDiagnosticBytes);
     for (std::string_view b : kBoilerplate) {
-        for (std::size_t at = rest.find(b); at != std::string::npos; at = rest.find(b))
+        for (std::size_t at = FindBytes(rest, b); at != std::string::npos; at = FindBytes(rest, b))
             rest.erase(at, b.size());
     }
-    for (std::size_t at = rest.find(address); at != std::string::npos; at = rest.find(address))
+    for (std::size_t at = FindBytes(rest, address); at != std::string::npos; at = FindBytes(rest, address))
         rest.erase(at, address.size());
     return std::none_of(rest.begin(), rest.end(), [](char c) { return IsAlnum(c); });
 }
@@ -784,8 +796,8 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
         {
             // Sendmail: "554 <a@b>... Remote protocol error" is complete on its own line.
             std::string_view own = lines[mentions[k].line];
-            std::size_t dots = own.find(">... ");
-            if (dots == std::string_view::npos) dots = own.find("... ");
+            std::size_t dots = FindBytes(own, ">... ");
+            if (dots == std::string_view::npos) dots = FindBytes(own, "... ");
             if (dots != std::string_view::npos && own.size() - dots > 12 && end_line > mentions[k].line + 1) {
                 end_line = mentions[k].line + 1;
             }
@@ -865,7 +877,7 @@ void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& 
 std::string JsonString(std::string_view json, std::string_view key, std::size_t from = 0,
                        std::size_t limit = std::string_view::npos) {
     std::string needle = StrCat("\"", key, "\"");
-    std::size_t at = json.find(needle, from);
+    std::size_t at = FindBytes(json, needle, from);
     if (at == std::string_view::npos || at >= limit) return {};
     std::size_t p = at + needle.size();
     while (p < json.size() && (json[p] == ' ' || json[p] == ':'))
@@ -882,7 +894,7 @@ std::string JsonString(std::string_view json, std::string_view key, std::size_t 
 // [begin, end) of the JSON array value of "key", brackets excluded.
 std::pair<std::size_t, std::size_t> JsonArray(std::string_view json, std::string_view key) {
     std::string needle = StrCat("\"", key, "\"");
-    std::size_t at = json.find(needle);
+    std::size_t at = FindBytes(json, needle);
     if (at == std::string_view::npos) return {0, 0};
     std::size_t open = json.find('[', at);
     if (open == std::string_view::npos) return {0, 0};
@@ -896,10 +908,10 @@ std::pair<std::size_t, std::size_t> JsonArray(std::string_view json, std::string
 
 std::vector<Draft> ParseSesJson(Context& ctx, std::string_view body) {
     std::vector<Draft> drafts;
-    if (body.find("notificationType") == std::string_view::npos) return drafts;
+    if (FindBytes(body, "notificationType") == std::string_view::npos) return drafts;
     std::string json(body.substr(0, std::min(body.size(), kMaxSectionBytes)));
     // SNS wraps the SES message as an escaped string: unescape one level.
-    if (json.find("\\\"notificationType") != std::string::npos) {
+    if (FindBytes(json, "\\\"notificationType") != std::string::npos) {
         std::string u;
         for (std::size_t i = 0; i < json.size(); ++i) {
             if (json[i] == '\\' && i + 1 < json.size() && (json[i + 1] == '"' || json[i + 1] == '\\')) ++i;
@@ -1121,13 +1133,15 @@ bool IsAutoReply(const Headers& h) {
     return false;
 }
 
-std::string FirstTextBody(const FlatMessage& flat, bool any_level = false) {
+// The text of the message: its first text/plain part, else its first HTML part without tags
+// (written to `html_text`), else a broken multipart's preamble. A view into `flat` or `html_text`.
+std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) {
     for (const MimePart& p : flat.parts) {
-        if (p.message_level > 0 && !any_level) continue;
+        if (p.message_level > 0) continue;
         if (p.content_type == "text/plain") return p.body;
     }
     for (const MimePart& p : flat.parts) {
-        if (p.message_level > 0 && !any_level) continue;
+        if (p.message_level > 0) continue;
         if (p.content_type == "text/html") {
             // Strip tags for a readable diagnostic.
             std::string out;
@@ -1142,11 +1156,12 @@ std::string FirstTextBody(const FlatMessage& flat, bool any_level = false) {
                     out.push_back(c);
                 }
             }
-            return out;
+            html_text = std::move(out);
+            return html_text;
         }
     }
     for (const MimePart& p : flat.parts) {
-        if (p.content_type == "text/x-preamble" && (p.message_level == 0 || any_level)) return p.body;
+        if (p.content_type == "text/x-preamble" && p.message_level == 0) return p.body;
     }
     return {};
 }
@@ -1232,7 +1247,8 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
         }
     }
     r.reporting_mta = AfterType(h.Get("reporting-mta"));
-    r.diagnostic = Squeeze(FirstTextBody(ctx.flat), 200);
+    std::string html_text;
+    r.diagnostic = Squeeze(FirstTextBody(ctx.flat, html_text), 200);
     d.format_reason = "feedback";
     d.format_rule = "arf.feedback-report";
     drafts.push_back(d);
@@ -1270,7 +1286,7 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
             // "host mx.example.com[192.0.2.1] said:" / "while talking to mx.example.com."
             std::string lower = Lower(r.diagnostic);
             for (std::string_view marker : {"host ", "while talking to ", "remote host "}) {
-                std::size_t at = lower.find(marker);
+                std::size_t at = FindBytes(lower, marker);
                 if (at == std::string::npos) continue;
                 std::size_t b = at + marker.size();
                 std::size_t e = b;
@@ -1363,7 +1379,8 @@ std::string NormalizeLines(std::string_view raw) {
         } else if (continuation) {
             in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
         } else {
-            in_content_type = StartsWithIgnoreCase(line, "content-type:") && StripWhitespace(line).ends_with(';');
+            in_content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:") &&
+                              StripWhitespace(line).ends_with(';');
         }
         text.append(line);
         if (eol != std::string_view::npos) text.push_back('\n');
@@ -1388,7 +1405,7 @@ absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
                      [](char c) { return c > 32 && c < 127; })) {
         return absl::InvalidArgumentError("not an email message: no header field at the start");
     }
-    std::size_t header_end = text.find("\n\n", pos);
+    std::size_t header_end = FindBytes(text, "\n\n", pos);
     std::size_t header_size = header_end == std::string_view::npos ? text.size() - pos : header_end - pos;
     if (header_size > limits.max_header_bytes) {
         return absl::ResourceExhaustedError(StrCat("header larger than ", limits.max_header_bytes, " bytes"));
@@ -1440,7 +1457,8 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     ctx.bounce_to = FirstAddress(ctx.flat.headers.Get("to"));
 
     std::vector<Draft> drafts;
-    std::string body_text = FirstTextBody(ctx.flat);
+    std::string html_text;
+    const std::string_view body_text = FirstTextBody(ctx.flat, html_text);
     ctx.body = body_text;
     ctx.body_section = ErrorSection(body_text);
     // 1. Complaints.
@@ -1495,10 +1513,10 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     if (drafts.empty() && LooksLikeBounce(ctx)) {
         std::string lower_body = Lower(body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes)));
         if (Contains(lower_body, "final-recipient:") || Contains(lower_body, "original-recipient:")) {
-            std::size_t at = lower_body.find("reporting-mta:");
-            if (at == std::string::npos) at = lower_body.find("original-recipient:");
-            if (at == std::string::npos || at > lower_body.find("final-recipient:"))
-                at = lower_body.find("final-recipient:");
+            std::size_t at = FindBytes(lower_body, "reporting-mta:");
+            if (at == std::string::npos) at = FindBytes(lower_body, "original-recipient:");
+            if (at == std::string::npos || at > FindBytes(lower_body, "final-recipient:"))
+                at = FindBytes(lower_body, "final-recipient:");
             std::size_t ls = lower_body.rfind('\n', at);
             std::size_t fields_start = ls == std::string::npos ? 0 : ls + 1;
             ParseDeliveryStatus(ctx, std::string_view(body_text).substr(fields_start), drafts);

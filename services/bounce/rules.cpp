@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "services/bounce/rules_embedded.h"
+#include "services/bounce/search.h"
 #include "services/common/strings.h"
 
 namespace rebound::bounce {
@@ -54,7 +55,7 @@ std::string_view RestAfterWords(std::string_view line, int n) {
 std::vector<std::string> Pieces(std::string_view pattern) {
     std::vector<std::string> pieces;
     for (std::string_view p : Split(pattern, '*')) {
-        if (!p.empty()) pieces.push_back(AsciiLower(p));
+        if (!p.empty()) pieces.push_back(LowerAscii(p));
     }
     return pieces;
 }
@@ -98,16 +99,35 @@ std::pair<std::uint32_t, std::uint32_t> RuleGrams(const std::vector<std::string>
 
 }  // namespace
 
-RuleSet::TextIndex::TextIndex(std::string_view t) : text(t) {
+RuleSet::TextIndex::TextIndex(std::string_view t) {
+    Reset(t);
+}
+
+void RuleSet::TextIndex::Reset(std::string_view t) {
+    text = t;
+    grams.reset();
     const auto* d = reinterpret_cast<const unsigned char*>(t.data());
     for (std::size_t i = 0; i + 2 < t.size(); ++i)
         grams.set(GramHash(d[i], d[i + 1], d[i + 2]));
 }
 
+namespace {
+// One index per thread, re-used by each Classify/MatchText call (neither calls the other).
+RuleSet::TextIndex& ScratchIndex(std::string_view text) {
+    thread_local std::unique_ptr<RuleSet::TextIndex> index;
+    if (index == nullptr) {
+        index = std::make_unique<RuleSet::TextIndex>(text);
+    } else {
+        index->Reset(text);
+    }
+    return *index;
+}
+}  // namespace
+
 bool PiecesMatch(std::string_view text, const std::vector<std::string>& pieces) {
     std::size_t pos = 0;
     for (const std::string& p : pieces) {
-        std::size_t at = text.find(p, pos);
+        std::size_t at = FindBytes(text, p, pos);
         if (at == std::string_view::npos) return false;
         pos = at + p.size();
     }
@@ -188,7 +208,7 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Parse(std::string_view text) {
             std::vector<std::string> pieces = pattern == "*" ? std::vector<std::string>{} : Pieces(pattern);
             auto [gram, gram2] = RuleGrams(pieces);
             rules->host_rules_.push_back(
-                {std::string(w[1]), std::string(w[3]), AsciiLower(w[2]), std::move(pieces), gram, gram2});
+                {std::string(w[1]), std::string(w[3]), LowerAscii(w[2]), std::move(pieces), gram, gram2});
             ids.emplace_back(w[1]);
         } else {
             return error(StrCat("cannot parse \"", line, "\""));
@@ -279,8 +299,8 @@ bool RuleSet::TextMatches(std::string_view reason, const TextIndex& index, std::
 std::string RuleSet::MatchText(std::string_view reason, std::string_view lower_text) const {
     std::string id;
     std::string normalized = Normalize(lower_text);
-    auto index = std::make_unique<TextIndex>(normalized);
-    return TextMatches(reason, *index, &id) ? id : std::string();
+    const TextIndex& index = ScratchIndex(normalized);
+    return TextMatches(reason, index, &id) ? id : std::string();
 }
 
 Decision RuleSet::Classify(const ClassifyInput& in) const {
@@ -292,17 +312,16 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
         return d;
     };
     const std::string text = Normalize(in.diagnostic);
-    const auto index_storage = std::make_unique<TextIndex>(text);
-    const TextIndex& index = *index_storage;
+    const TextIndex& index = ScratchIndex(text);
     auto is_retry = [&](std::string_view r) {
         return std::find(retry_reasons_.begin(), retry_reasons_.end(), r) != retry_reasons_.end();
     };
 
     // 1. Provider rules, keyed by the remote host.
     {
-        std::string host = AsciiLower(in.remote_host);
-        std::string rcpt_domain = AsciiLower(in.recipient.substr(in.recipient.rfind('@') + 1));
-        std::string reporting = AsciiLower(in.reporting_host);
+        std::string host = LowerAscii(in.remote_host);
+        std::string rcpt_domain = LowerAscii(in.recipient.substr(in.recipient.rfind('@') + 1));
+        std::string reporting = LowerAscii(in.reporting_host);
         for (const TextRule& r : host_rules_) {
             if (r.host.starts_with("rcpt:")) {
                 if (in.recipient.empty() || !rcpt_domain.ends_with(r.host.substr(5))) continue;

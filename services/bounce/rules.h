@@ -73,6 +73,8 @@ class RuleSet {
         std::string_view text;
         std::bitset<1 << 15> grams;
         explicit TextIndex(std::string_view t);
+        // Re-indexes for `t` (an index is 4 KiB: reused rather than allocated per text).
+        void Reset(std::string_view t);
         bool MayContain(std::uint32_t gram) const { return gram == 0 || grams.test(gram); }
         bool MayMatch(const TextRule& r) const { return MayContain(r.gram) && MayContain(r.gram2); }
     };

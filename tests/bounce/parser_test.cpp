@@ -5,6 +5,8 @@
 #include <string>
 
 #include "services/bounce/mime.h"
+#include "services/bounce/search.h"
+#include "services/common/strings.h"
 
 namespace rebound::bounce {
 namespace {
@@ -744,6 +746,149 @@ TEST(BounceMime, DropTraceFields) {
     EXPECT_EQ(DropTraceFields(report), report);
     EXPECT_TRUE(IsTraceField("ARC-Seal"));
     EXPECT_FALSE(IsTraceField("Return-Path"));
+}
+
+// Bodies no parser reads (binary attachments, HTML after a text/plain part) are left out before
+// mimetic sees them; the parts themselves stay listed.
+TEST(BounceMime, DropTraceFieldsLeavesOutUnreadBodies) {
+    std::string msg =
+        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nplain text\n"
+        "--b\nContent-Type: text/html\n\n<p>html</p>\n"
+        "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+        "--b\nContent-Type: application/pdf;\n name=\"a.pdf\"\n\nJVBERi0=\n"
+        "--b--\n";
+    EXPECT_EQ(DropTraceFields(msg),
+              "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+              "--b\nContent-Type: text/plain\n\nplain text\n"
+              "--b\nContent-Type: text/html\n\n"
+              "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
+              "--b\nContent-Type: application/pdf;\n name=\"a.pdf\"\n\n"
+              "--b--\n");
+    absl::StatusOr<FlatMessage> flat = FlattenMessage(msg, {});
+    ASSERT_TRUE(flat.ok()) << flat.status();
+    ASSERT_EQ(flat->parts.size(), 4u);
+    EXPECT_EQ(flat->parts[0].body, "plain text");
+    EXPECT_EQ(flat->parts[1].content_type, "text/html");
+    EXPECT_EQ(flat->parts[2].content_type, "image/png");
+    EXPECT_EQ(flat->parts[3].content_type, "application/pdf");
+
+    // HTML is the text when no text/plain came before it; a folded or ambiguous type keeps its
+    // body; text/plainish is not text/plain.
+    std::string html_first =
+        "From: x@example.org\nContent-Type: multipart/alternative; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plainish\n\nodd\n"
+        "--b\nContent-Type: text/html\n\n<p>html</p>\n"
+        "--b\nContent-Type:\n image/gif\n\nGIF\n"
+        "--b\nContent-Type: text/plain\n\nplain\n"
+        "--b--\n";
+    EXPECT_EQ(DropTraceFields(html_first), html_first);
+
+    // No closing delimiter: the skipped body runs to the end, as mimetic would have read it.
+    std::string unclosed =
+        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nplain\n"
+        "--b\nContent-Type: image/png\n\nPNGDATA\nmore\n";
+    EXPECT_EQ(DropTraceFields(unclosed),
+              "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+              "--b\nContent-Type: text/plain\n\nplain\n"
+              "--b\nContent-Type: image/png\n\n");
+    // After an attached message nothing more is left out (its parts are read at another level).
+    std::string after_attached =
+        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nplain\n"
+        "--b\nContent-Type: message/rfc822\n\nContent-Type: multipart/report; boundary=\"r\"\n\n"
+        "--r\nContent-Type: text/html\n\n<p>x</p>\n--r--\n"
+        "--b--\n";
+    EXPECT_EQ(DropTraceFields(after_attached), after_attached);
+}
+
+// LF and CRLF input still give the same records when unread bodies are left out.
+TEST(BounceParser, UnreadBodiesLineEnds) {
+    std::string msg =
+        "From: MAILER-DAEMON@example.org\nTo: sender@example.com\nSubject: Undelivered Mail Returned to Sender\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\n<user@example.net>: host mx.example.net said: 550 5.1.1 User unknown\n"
+        "--b\nContent-Type: text/html\n\n<p>550 5.7.1 blocked</p>\n"
+        "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+        "--b--\n";
+    std::string crlf;
+    for (char c : msg) {
+        if (c == '\n') crlf.push_back('\r');
+        crlf.push_back(c);
+    }
+    absl::StatusOr<Report> lf_report = Parse(msg);
+    absl::StatusOr<Report> crlf_report = Parse(crlf);
+    ASSERT_TRUE(lf_report.ok() && crlf_report.ok());
+    ASSERT_EQ(lf_report->records.size(), 1u);
+    ASSERT_EQ(crlf_report->records.size(), 1u);
+    EXPECT_EQ(lf_report->records[0].recipient, "user@example.net");
+    EXPECT_EQ(lf_report->records[0].status, "5.1.1");
+    EXPECT_EQ(lf_report->records[0].reason, crlf_report->records[0].reason);
+    EXPECT_EQ(lf_report->records[0].diagnostic, crlf_report->records[0].diagnostic);
+}
+
+TEST(BounceSearch, LowerAsciiMatchesAsciiLower) {
+    std::string all;
+    for (int c = 0; c < 256; ++c)
+        all.push_back(static_cast<char>(c));
+    for (std::size_t len = 0; len <= all.size(); len += 7) {
+        for (std::size_t start = 0; start < 9 && start + len <= all.size(); ++start) {
+            std::string_view piece = std::string_view(all).substr(start, len);
+            EXPECT_EQ(LowerAscii(piece), AsciiLower(piece));
+        }
+    }
+    EXPECT_EQ(LowerAscii("Content-Type: TEXT/Plain; Charset=UTF-8 @[`{"), "content-type: text/plain; charset=utf-8 @[`{");
+    EXPECT_EQ(FindBytes(std::string(600, 'a') + "needle", "needle"), 600u);
+    EXPECT_EQ(FindBytes(std::string(600, 'a') + "needle", "needle", 601), std::string_view::npos);
+    EXPECT_EQ(FindBytes("short needle", "needle", 3), 6u);
+    EXPECT_EQ(FindBytes("abc", "", 2), 2u);
+    EXPECT_EQ(FindBytes("abc", "c", 4), std::string_view::npos);
+}
+
+TEST(BounceSearch, FindBytesMatchesFind) {
+    // A text with many near misses of the needles, at every offset around the 16-byte blocks.
+    std::string text;
+    for (int i = 0; i < 300; ++i)
+        text += (i % 7 == 0) ? "rcpt" : (i % 5 == 0) ? "rcp to " : (i % 3 == 0) ? "r" : "data after ";
+    text += "in reply to rcpt to";
+    for (std::string_view needle : {"rcpt to", "in reply to rcpt to", "r", "rc", "data", "after d", "xyz", "to"}) {
+        for (std::size_t from = 0; from < 40; ++from) {
+            EXPECT_EQ(FindBytes(text, needle, from), std::string_view(text).find(needle, from)) << needle << from;
+        }
+        for (std::size_t len = 0; len < 40; ++len) {
+            std::string_view cut = std::string_view(text).substr(text.size() - len);
+            EXPECT_EQ(FindBytes(cut, needle), cut.find(needle)) << needle << len;
+        }
+    }
+}
+
+TEST(BounceMime, HeaderBlockUnfolds) {
+    Headers h = ParseHeaderBlock(
+        "Subject: one\n   two\n\tthree  \nX-Empty:\nTo:  <a@example.org>\r\n  , b@example.org\r\n"
+        "Long: " + std::string(70000, 'x') + "\n\n");
+    EXPECT_EQ(h.Get("subject"), "one two three");
+    EXPECT_EQ(h.Get("x-empty"), "");
+    EXPECT_EQ(h.Get("to"), "<a@example.org> , b@example.org");
+    EXPECT_LE(h.Get("long").size(), 64u * 1024u + 1u);
+    EXPECT_GE(h.Get("long").size(), 64u * 1024u - 1u);
+}
+
+// Squeeze() is exercised through diagnostics: collapsed whitespace, cut at 1000 bytes.
+TEST(BounceParser, LongDiagnosticIsCut) {
+    std::string words;
+    for (int i = 0; i < 400; ++i)
+        words += "word\t  ";
+    std::string msg = "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
+                      "<user@example.net>: host mx.example.net said: 550 5.1.1 User unknown " +
+                      words + "\n";
+    absl::StatusOr<Report> report = Parse(msg);
+    ASSERT_TRUE(report.ok());
+    ASSERT_FALSE(report->records.empty());
+    const std::string& d = report->records[0].diagnostic;
+    EXPECT_LE(d.size(), 1000u);
+    EXPECT_EQ(d.find("  "), std::string::npos);
+    EXPECT_EQ(d.find('\t'), std::string::npos);
 }
 
 }  // namespace

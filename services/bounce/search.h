@@ -1,0 +1,81 @@
+#pragma once
+// Substring search for the bounce parsers. Internal to rebound::bounce.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace rebound::bounce {
+
+// Position of `needle` in `text` at or after `from`, npos if absent; as std::string_view::find.
+// string_view::find stops at every occurrence of the needle's first byte (a memchr call each, and
+// in English text that is often); this compares the first and last bytes of the needle against
+// 16 positions at once and looks closer only where both match.
+inline std::size_t FindBytes(std::string_view text, std::string_view needle, std::size_t from = 0) {
+    const std::size_t n = text.size();
+    const std::size_t k = needle.size();
+    if (from > n) return std::string_view::npos;
+    if (k == 0) return from;
+    if (k == 1) return text.find(needle[0], from);
+    if (n - from < k) return std::string_view::npos;
+    const char* s = text.data();
+    const char* nd = needle.data();
+    std::size_t i = from;
+#if defined(__SSE2__)
+    const __m128i first = _mm_set1_epi8(nd[0]);
+    const __m128i last = _mm_set1_epi8(nd[k - 1]);
+    for (; i + k - 1 + 16 <= n; i += 16) {
+        __m128i block_first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        __m128i block_last = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + k - 1));
+        auto mask = static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(block_first, first), _mm_cmpeq_epi8(block_last, last))));
+        while (mask != 0) {
+            auto bit = static_cast<std::size_t>(__builtin_ctz(mask));
+            if (std::memcmp(s + i + bit + 1, nd + 1, k - 2) == 0) return i + bit;
+            mask &= mask - 1;
+        }
+    }
+#endif
+    for (; i + k <= n; ++i) {
+        if (s[i] == nd[0] && s[i + k - 1] == nd[k - 1] && std::memcmp(s + i + 1, nd + 1, k - 2) == 0) return i;
+    }
+    return std::string_view::npos;
+}
+
+// `text` with ASCII A-Z lowered (as rebound::AsciiLower), eight bytes at a time.
+inline void LowerAsciiInto(std::string_view text, std::string& out) {
+    out.resize(text.size());
+    const char* in = text.data();
+    char* o = out.data();
+    std::size_t n = text.size();
+    std::size_t i = 0;
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, in + i, 8);
+        std::uint64_t low7 = x & (0x7F * kOnes);
+        // Per byte, bit 7 set when its low 7 bits are >= 'A', and when they are > 'Z'.
+        std::uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;
+        std::uint64_t gt_z = low7 + (0x7F - 'Z') * kOnes;
+        std::uint64_t upper = (ge_a ^ gt_z) & ~x & (0x80 * kOnes);
+        x |= upper >> 2;  // 0x80 >> 2 == 0x20
+        std::memcpy(o + i, &x, 8);
+    }
+    for (; i < n; ++i) {
+        char c = in[i];
+        o[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+}
+
+inline std::string LowerAscii(std::string_view text) {
+    std::string out;
+    LowerAsciiInto(text, out);
+    return out;
+}
+
+}  // namespace rebound::bounce
