@@ -66,8 +66,8 @@ $$;
 -- Returns one row per message: its raw message id, whether it was a duplicate of a message
 -- stored before (then nothing was written for it), and how many events it stored and how
 -- many recipients they suppressed. A digest repeated inside the batch is stored once.
--- The suppression policy runs event by event in id order, each call seeing the events
--- before it, as when events were stored one statement at a time.
+-- The suppression policy: hard bounces and complaints of the batch in one statement, soft
+-- bounces event by event in id order, each seeing the events before it.
 CREATE FUNCTION rebound_store_batch(p_messages json, p_contents bytea, p_events json)
 RETURNS TABLE (out_ord integer, out_raw_message_id bigint, out_duplicate boolean, out_events integer,
                out_suppressed integer)
@@ -146,13 +146,45 @@ BEGIN
            v_event_recipients, v_event_recipient_ids, v_event_dispositions, v_event_classes, v_event_reasons
       FROM stored s;
 
-    FOR i IN 1 .. coalesce(array_length(v_event_ids, 1), 0) LOOP
-        IF rebound_apply_suppression(v_event_accounts[i], v_event_ids[i], v_received, v_event_recipients[i],
-                                     v_event_recipient_ids[i], v_event_dispositions[i], v_event_classes[i],
-                                     v_event_reasons[i]) IS NOT NULL THEN
-            v_suppressed_raw := v_suppressed_raw || v_event_raw_ids[i];
-        END IF;
-    END LOOP;
+    -- The suppression policy (as rebound_apply_suppression). Hard bounces and complaints
+    -- suppress at once: one statement for the whole batch, the first event of an address
+    -- naming the cause. Soft bounces count the recipient's earlier ones: event by event.
+    IF v_event_ids IS NOT NULL THEN
+        WITH ev AS (
+            SELECT * FROM unnest(v_event_ids, v_event_raw_ids, v_event_accounts, v_event_recipients,
+                                 v_event_recipient_ids, v_event_dispositions, v_event_classes, v_event_reasons)
+                     AS e(id, raw_id, account_id, recipient, recipient_id, disposition, bounce_class, reason)
+        ), candidates AS (
+            SELECT DISTINCT ON (ev.account_id, lower(ev.recipient))
+                   ev.account_id, lower(ev.recipient) AS address, ev.recipient_id, ev.id, ev.raw_id,
+                   CASE WHEN ev.bounce_class IN (10, 30) THEN 'hard_bounce' ELSE 'complaint' END AS cause,
+                   coalesce(ev.reason, '') AS reason
+            FROM ev LEFT JOIN suppression_policies p ON p.account_id = ev.account_id
+            WHERE position('@' IN lower(ev.recipient)) >= 2 AND length(ev.recipient) <= 320
+              AND (ev.bounce_class IN (10, 30)
+                   OR (ev.disposition = 'complaint' AND coalesce(p.suppress_complaints, true)))
+            ORDER BY ev.account_id, lower(ev.recipient), ev.id
+        ), added AS (
+            INSERT INTO suppressions (account_id, address, recipient_id, cause, reason, event_id)
+            SELECT account_id, address, recipient_id, cause, reason, id FROM candidates
+            ON CONFLICT (account_id, address) DO NOTHING
+            RETURNING account_id, address, cause, reason, event_id
+        ), history AS (
+            INSERT INTO suppression_history (account_id, address, action, cause, reason, actor, event_id)
+            SELECT account_id, address, 'add', cause, reason, 'policy', event_id FROM added
+        )
+        SELECT coalesce(array_agg(c.raw_id), '{}') INTO v_suppressed_raw
+        FROM added a JOIN candidates c ON c.id = a.event_id;
+
+        FOR i IN 1 .. array_length(v_event_ids, 1) LOOP
+            CONTINUE WHEN v_event_dispositions[i] <> 'soft' OR v_event_classes[i] IN (10, 30);
+            IF rebound_apply_suppression(v_event_accounts[i], v_event_ids[i], v_received, v_event_recipients[i],
+                                         v_event_recipient_ids[i], v_event_dispositions[i], v_event_classes[i],
+                                         v_event_reasons[i]) IS NOT NULL THEN
+                v_suppressed_raw := v_suppressed_raw || v_event_raw_ids[i];
+            END IF;
+        END LOOP;
+    END IF;
 
     -- A new statement: its snapshot sees the digests that concurrent transactions committed
     -- while this one waited on them, and the ones claimed above. Only the messages that were

@@ -17,6 +17,11 @@ namespace {
 // Cap on events written for one message (records x attributed recipients).
 constexpr std::size_t kMaxEventsPerMessage = 1000;
 
+// Messages up to this size are parsed by the thread that delivers them (an SMTP event loop,
+// one per core), so parsing runs on every core and the writers only talk to PostgreSQL; a
+// larger one is parsed by a writer rather than hold up the other sessions of its loop.
+constexpr std::size_t kInlineParseBytes = 256 * 1024;
+
 bool IsRoleMailbox(std::string_view local) {
     return EqualsIgnoreCase(local, "postmaster") || EqualsIgnoreCase(local, "abuse");
 }
@@ -217,6 +222,13 @@ smtp::Reply Ingest::CheckRecipient(const smtp::SessionInfo& /*session*/, const s
 
 void Ingest::Deliver(const smtp::SessionInfo& session, smtp::Envelope envelope, std::string message,
                      std::function<void(smtp::Reply)> done) {
+    std::optional<storage::MessageRow> row;
+    if (message.size() <= kInlineParseBytes) {
+        std::shared_ptr<const DomainSnapshot> snapshot = domains_->Snapshot();
+        const DomainSnapshot empty_snapshot({});
+        row = BuildMessageRow(session, envelope, std::move(message), snapshot != nullptr ? *snapshot : empty_snapshot,
+                              *codec_, envelope::Today());
+    }
     {
         std::lock_guard lock(mu_);
         if (stopping_) {
@@ -229,7 +241,7 @@ void Ingest::Deliver(const smtp::SessionInfo& session, smtp::Envelope envelope, 
             done(Make(451, "4.3.2", "Too busy to store the message now, try again later"));
             return;
         }
-        queue_.push_back(Job{session, std::move(envelope), std::move(message), std::move(done)});
+        queue_.push_back(Job{session, std::move(envelope), std::move(message), std::move(row), std::move(done)});
     }
     cv_.notify_one();
 }
@@ -260,7 +272,9 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     std::vector<storage::MessageRow> rows;
     rows.reserve(jobs.size());
     for (Job& job : jobs) {
-        rows.push_back(BuildMessageRow(job.session, job.envelope, std::move(job.message), domains, *codec_, today));
+        rows.push_back(job.row ? std::move(*job.row)
+                               : BuildMessageRow(job.session, job.envelope, std::move(job.message), domains, *codec_,
+                                                 today));
     }
 
     auto store =

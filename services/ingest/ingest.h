@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,7 +72,8 @@ class Ingest final : public smtp::Delegate {
     struct Job {
         smtp::SessionInfo session;
         smtp::Envelope envelope;
-        std::string message;
+        std::string message;                   // moved into `row` once parsed
+        std::optional<storage::MessageRow> row;  // parsed already (by Deliver's caller's thread)
         std::function<void(smtp::Reply)> done;
     };
     void WriterLoop(int index);
