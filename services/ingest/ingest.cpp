@@ -22,6 +22,10 @@ constexpr std::size_t kMaxEventsPerMessage = 1000;
 // larger one is parsed by a writer rather than hold up the other sessions of its loop.
 constexpr std::size_t kInlineParseBytes = 256 * 1024;
 
+// A batch's raw messages travel as one bytea parameter (at most 1 GB in PostgreSQL): once a
+// batch holds this many bytes, the rest wait for the next one.
+constexpr std::size_t kMaxBatchBytes = 32 * 1024 * 1024;
+
 bool IsRoleMailbox(std::string_view local) {
     return EqualsIgnoreCase(local, "postmaster") || EqualsIgnoreCase(local, "abuse");
 }
@@ -254,8 +258,14 @@ void Ingest::WriterLoop(int index) {
             std::unique_lock lock(mu_);
             cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) break;  // stopping, nothing left
+            // Up to max_batch messages and kMaxBatchBytes of them (at least one message).
             const std::size_t n = std::min(queue_.size(), static_cast<std::size_t>(config_.max_batch));
+            std::size_t bytes = 0;
             for (std::size_t i = 0; i < n; ++i) {
+                const Job& next = queue_.front();
+                const std::size_t size = next.row ? next.row->content.size() : next.message.size();
+                if (i > 0 && bytes + size > kMaxBatchBytes) break;
+                bytes += size;
                 jobs.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
