@@ -59,8 +59,8 @@ absl::StatusOr<std::vector<EventRecord>> ListEvents(pqxx::connection& conn, std:
         // plan for all combinations scanned the account's events to find one address.
         static const std::string sql(QueryText("events_list"));
         for (const auto& r :
-             tx.exec_params(sql, account_id, Signed(f.mailing_id), Signed(f.recipient_id), f.address,
-                              f.since_us, f.until_us, f.disposition, f.reason, f.before_us, f.before_id, limit)) {
+             tx.exec_params(sql, account_id, Signed(f.mailing_id), Signed(f.recipient_id), f.address, f.since_us,
+                            f.until_us, f.disposition, f.reason, f.before_us, f.before_id, limit)) {
             out.push_back(ToEvent(r));
         }
     });

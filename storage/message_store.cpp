@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <stdexcept>
 #include <ctime>
+#include <stdexcept>
 
 #include "services/common/json.h"
 #include "services/common/strings.h"

@@ -87,9 +87,10 @@ Latency Measure(int repeat, const std::function<bool()>& call) {
 
 void Row(const char* what, const Latency& api, const Latency& sql, double goal_ms) {
     const double p99 = api.Percentile(99);
-    std::printf("%-44s p50 %7.2f  p99 %7.2f ms | SQL alone p50 %7.2f  p99 %7.2f ms | p99 ratio %5.2f | goal p99 < %g ms: %s\n",
-                what, api.Percentile(50), p99, sql.Percentile(50), sql.Percentile(99),
-                sql.Percentile(99) > 0 ? p99 / sql.Percentile(99) : 0.0, goal_ms, p99 < goal_ms ? "met" : "NOT met");
+    std::printf(
+        "%-44s p50 %7.2f  p99 %7.2f ms | SQL alone p50 %7.2f  p99 %7.2f ms | p99 ratio %5.2f | goal p99 < %g ms: %s\n",
+        what, api.Percentile(50), p99, sql.Percentile(50), sql.Percentile(99),
+        sql.Percentile(99) > 0 ? p99 / sql.Percentile(99) : 0.0, goal_ms, p99 < goal_ms ? "met" : "NOT met");
 }
 
 // A bare libpq connection for COPY and for the reference queries.
@@ -122,8 +123,8 @@ class Raw {
         std::vector<const char*> values;
         for (const auto& p : params)
             values.push_back(p.c_str());
-        PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                                   nullptr, nullptr, 0);
+        PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                                   nullptr, 0);
         const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
         if (!ok) std::fprintf(stderr, "%s\n", PQerrorMessage(conn_));
         if (rows != nullptr) *rows = PQntuples(r);
@@ -182,10 +183,10 @@ const Kind kKinds[] = {
     {"delivered", "delivered", 1, false, "dsn", "2.0.0", 250, 2},
 };
 
-const char* const kDomains[] = {"gmail.com",    "gmail.com",  "gmail.com", "outlook.com", "outlook.com",
-                                "yahoo.com",    "yahoo.com",  "hotmail.com", "icloud.com", "gmx.de",
-                                "web.de",       "orange.fr",  "aol.com",   "mail.ru",     "corp1.example",
-                                "corp2.example", "corp3.example", "uni.example", "free.fr",  "comcast.net"};
+const char* const kDomains[] = {"gmail.com",     "gmail.com",     "gmail.com",   "outlook.com", "outlook.com",
+                                "yahoo.com",     "yahoo.com",     "hotmail.com", "icloud.com",  "gmx.de",
+                                "web.de",        "orange.fr",     "aol.com",     "mail.ru",     "corp1.example",
+                                "corp2.example", "corp3.example", "uni.example", "free.fr",     "comcast.net"};
 
 // COPY text escaping for the few characters the generated values could contain.
 void AppendField(std::string& out, std::string_view v) {
@@ -210,55 +211,61 @@ void LoadEvents(Raw& raw, std::int64_t n, const std::vector<std::int64_t>& accou
     std::int64_t i = 0;
     // One COPY per million rows: each statement's rollup trigger (migration 0008) aggregates
     // its rows, as a bulk import in parts would.
-    for (std::int64_t part_end = std::min(n, kCopyRows); i < n; part_end = std::min(n, part_end + kCopyRows))
-    raw.CopyIn(
-        "COPY bounce_events (received_at, account_id, raw_message_id, mailing_id, recipient_id, envelope_address, "
-        "recipient, recipient_domain, kind, status, reply_code, reason, hard_bounce, bounce_class, disposition, "
-        "diagnostic, remote_mta, reporting_mta, rule_id, rules_version) FROM STDIN",
-        [&](std::string* chunk) {
-            if (i >= part_end) return false;
-            chunk->reserve(1 << 21);
-            char buf[512];
-            while (i < part_end && chunk->size() < (1u << 21)) {
-                const std::int64_t mailing = i / kMailingSize;
-                const std::int64_t account = accounts[static_cast<std::size_t>(mailing % kAccounts)];
-                // Each mailing's bounces arrive over three days; mailings spread over 57 days.
-                const std::int64_t start = now_us - 60 * day_us + (mailing * 57 * day_us) / mailings;
-                const std::int64_t at = start + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(3 * day_us));
-                const std::int64_t recipient = static_cast<std::int64_t>(rng() % kRecipientsPerMailing);
-                const Kind& k = kKinds[table[rng() % table.size()]];
-                const char* domain = kDomains[(recipient * 7 + mailing) % std::size(kDomains)];
-                const std::time_t secs = static_cast<std::time_t>(at / 1000000);
-                std::tm tm{};
-                gmtime_r(&secs, &tm);
-                char ts[40];
-                const std::size_t tn = std::strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
-                std::snprintf(ts + tn, sizeof ts - tn, ".%06lld+00", static_cast<long long>(at % 1000000));
-                const int len = std::snprintf(
-                    buf, sizeof buf,
-                    "%s\t%lld\t%lld\t%lld\t%lld\tb%010llx%014llx@feedback.customer%lld.example\tu%lld.m%lld@%s\t%s\t%s\t%s\t",
-                    ts, static_cast<long long>(account), static_cast<long long>(i / 2 + 1),
-                    static_cast<long long>(mailing), static_cast<long long>(recipient),
-                    static_cast<unsigned long long>(mailing), static_cast<unsigned long long>(recipient),
-                    static_cast<long long>(account), static_cast<long long>(recipient),
-                    static_cast<long long>(mailing), domain, domain, k.kind, *k.status ? k.status : "\\N");
-                chunk->append(buf, static_cast<std::size_t>(len));
-                if (k.reply_code) {
-                    chunk->append(std::to_string(k.reply_code));
-                } else {
-                    chunk->append("\\N");
+    for (std::int64_t part_end = std::min(n, kCopyRows); i < n; part_end = std::min(n, part_end + kCopyRows)) {
+        raw.CopyIn(
+            "COPY bounce_events (received_at, account_id, raw_message_id, mailing_id, recipient_id, envelope_address, "
+            "recipient, recipient_domain, kind, status, reply_code, reason, hard_bounce, bounce_class, disposition, "
+            "diagnostic, remote_mta, reporting_mta, rule_id, rules_version) FROM STDIN",
+            [&](std::string* chunk) {
+                if (i >= part_end) return false;
+                chunk->reserve(1 << 21);
+                char buf[512];
+                while (i < part_end && chunk->size() < (1u << 21)) {
+                    const std::int64_t mailing = i / kMailingSize;
+                    const std::int64_t account = accounts[static_cast<std::size_t>(mailing % kAccounts)];
+                    // Each mailing's bounces arrive over three days; mailings spread over 57 days.
+                    const std::int64_t start = now_us - 60 * day_us + (mailing * 57 * day_us) / mailings;
+                    const std::int64_t at =
+                        start + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(3 * day_us));
+                    const std::int64_t recipient = static_cast<std::int64_t>(rng() % kRecipientsPerMailing);
+                    const Kind& k = kKinds[table[rng() % table.size()]];
+                    const char* domain = kDomains[(recipient * 7 + mailing) % std::size(kDomains)];
+                    const std::time_t secs = static_cast<std::time_t>(at / 1000000);
+                    std::tm tm{};
+                    gmtime_r(&secs, &tm);
+                    char ts[40];
+                    const std::size_t tn = std::strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+                    std::snprintf(ts + tn, sizeof ts - tn, ".%06lld+00", static_cast<long long>(at % 1000000));
+                    const int len = std::snprintf(
+                        buf, sizeof buf,
+                        "%s\t%lld\t%lld\t%lld\t%lld\tb%010llx%014llx@feedback.customer%lld.example\tu%lld.m%lld@%s\t%"
+                        "s\t%s\t%s\t",
+                        ts, static_cast<long long>(account), static_cast<long long>(i / 2 + 1),
+                        static_cast<long long>(mailing), static_cast<long long>(recipient),
+                        static_cast<unsigned long long>(mailing), static_cast<unsigned long long>(recipient),
+                        static_cast<long long>(account), static_cast<long long>(recipient),
+                        static_cast<long long>(mailing), domain, domain, k.kind, *k.status ? k.status : "\\N");
+                    if (len <= 0 || static_cast<std::size_t>(len) >= sizeof buf)
+                        std::abort();  // cannot happen: short fields
+                    chunk->append(buf, static_cast<std::size_t>(len));
+                    if (k.reply_code) {
+                        chunk->append(std::to_string(k.reply_code));
+                    } else {
+                        chunk->append("\\N");
+                    }
+                    chunk->push_back('\t');
+                    std::string diag =
+                        StrCat(k.reply_code ? std::to_string(k.reply_code) : "", " ", k.status, " <u", recipient, ".m",
+                               mailing, "@", domain, ">: ", k.reason, " (mx.", domain, ")");
+                    StrAppend(chunk, k.reason, "\t", k.hard ? "t" : "f", "\t", k.bounce_class, "\t", k.disposition,
+                              "\t");
+                    AppendField(*chunk, diag);
+                    StrAppend(chunk, "\tmx1.", domain, "\tmta.rebound.example\tbench.", k.reason, "\t2026.11.22-1\n");
+                    ++i;
                 }
-                chunk->push_back('\t');
-                std::string diag = StrCat(k.reply_code ? std::to_string(k.reply_code) : "", " ", k.status, " <u",
-                                          recipient, ".m", mailing, "@", domain, ">: ", k.reason, " (mx.", domain,
-                                          ")");
-                StrAppend(chunk, k.reason, "\t", k.hard ? "t" : "f", "\t", k.bounce_class, "\t", k.disposition, "\t");
-                AppendField(*chunk, diag);
-                StrAppend(chunk, "\tmx1.", domain, "\tmta.rebound.example\tbench.", k.reason, "\t2026.11.22-1\n");
-                ++i;
-            }
-            return true;
-        });
+                return true;
+            });
+    }
 }
 
 }  // namespace
@@ -283,7 +290,8 @@ int main(int argc, char** argv) {
         } else if (flag == "--keep") {
             keep = v != 0;
         } else {
-            std::fprintf(stderr, "usage: api_bench [--events N] [--suppressions N] [--check N] [--repeat N] [--keep 1]\n");
+            std::fprintf(stderr,
+                         "usage: api_bench [--events N] [--suppressions N] [--check N] [--repeat N] [--keep 1]\n");
             return 2;
         }
     }
@@ -351,13 +359,14 @@ int main(int argc, char** argv) {
         raw.Exec("VACUUM ANALYZE bounce_events");
         raw.Exec("VACUUM ANALYZE suppressions");
         const auto l3 = Clock::now();
-        const std::string size = raw.Column("SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) || ' in ' || count(*) || "
-                                            "' partitions' FROM pg_inherits WHERE inhparent = 'bounce_events'::regclass")[0];
-        std::printf("loaded %lld events by COPY in %.1f s (%.0f rows/s), indexes built in %.1f s, %lld suppressions "
-                    "+ VACUUM ANALYZE in %.1f s; bounce_events %s\n",
-                    static_cast<long long>(n_events), Ms(l1 - l0) / 1000,
-                    static_cast<double>(n_events) / (Ms(l1 - l0) / 1000), Ms(l2 - l1) / 1000,
-                    static_cast<long long>(n_suppressions), Ms(l3 - l2) / 1000, size.c_str());
+        const std::string size = raw.Column(
+            "SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) || ' in ' || count(*) || "
+            "' partitions' FROM pg_inherits WHERE inhparent = 'bounce_events'::regclass")[0];
+        std::printf(
+            "loaded %lld events by COPY in %.1f s (%.0f rows/s), indexes built in %.1f s, %lld suppressions "
+            "+ VACUUM ANALYZE in %.1f s; bounce_events %s\n",
+            static_cast<long long>(n_events), Ms(l1 - l0) / 1000, static_cast<double>(n_events) / (Ms(l1 - l0) / 1000),
+            Ms(l2 - l1) / 1000, static_cast<long long>(n_suppressions), Ms(l3 - l2) / 1000, size.c_str());
 
         storage::Pool pool(url, 8);
         auto codec = envelope::Codec::Create(kMasterKey, "", 60);
@@ -403,25 +412,29 @@ int main(int argc, char** argv) {
             });
             // Reference: the service's two queries over the rollups, sent alone.
             const Latency sql = Measure(repeat, [&] {
-                return raw.Query("SELECT mailing_id, disposition, reason, bounce_class, sum(events)::bigint FROM "
-                                 "mailing_event_counts WHERE account_id = $1 AND mailing_id = ANY ($2::bigint[]) "
-                                 "GROUP BY 1, 2, 3, 4 HAVING sum(events) <> 0",
-                                 {account, "{0}"}) &&
-                       raw.Query("SELECT mailing_id, sum(bounced)::bigint, sum(complained)::bigint FROM "
-                                 "mailing_recipient_counts WHERE account_id = $1 AND mailing_id = ANY ($2::bigint[]) "
-                                 "GROUP BY 1",
-                                 {account, "{0}"});
+                return raw.Query(
+                           "SELECT mailing_id, disposition, reason, bounce_class, sum(events)::bigint FROM "
+                           "mailing_event_counts WHERE account_id = $1 AND mailing_id = ANY ($2::bigint[]) "
+                           "GROUP BY 1, 2, 3, 4 HAVING sum(events) <> 0",
+                           {account, "{0}"}) &&
+                       raw.Query(
+                           "SELECT mailing_id, sum(bounced)::bigint, sum(complained)::bigint FROM "
+                           "mailing_recipient_counts WHERE account_id = $1 AND mailing_id = ANY ($2::bigint[]) "
+                           "GROUP BY 1",
+                           {account, "{0}"});
             });
             // For comparison: the same figures aggregated from the events themselves.
             const Latency scan = Measure(std::max(10, repeat / 10), [&] {
-                return raw.Query("SELECT mailing_id, disposition, reason, bounce_class, count(*) FROM bounce_events "
-                                 "WHERE account_id = $1 AND mailing_id = ANY ($2::bigint[]) GROUP BY 1, 2, 3, 4",
-                                 {account, "{0}"}) &&
-                       raw.Query("SELECT mailing_id, count(DISTINCT recipient_id) FILTER (WHERE disposition IN "
-                                 "('hard', 'soft', 'block')), count(DISTINCT recipient_id) FILTER (WHERE disposition "
-                                 "= 'complaint') FROM bounce_events WHERE account_id = $1 AND mailing_id = ANY "
-                                 "($2::bigint[]) GROUP BY 1",
-                                 {account, "{0}"});
+                return raw.Query(
+                           "SELECT mailing_id, disposition, reason, bounce_class, count(*) FROM bounce_events "
+                           "WHERE account_id = $1 AND mailing_id = ANY ($2::bigint[]) GROUP BY 1, 2, 3, 4",
+                           {account, "{0}"}) &&
+                       raw.Query(
+                           "SELECT mailing_id, count(DISTINCT recipient_id) FILTER (WHERE disposition IN "
+                           "('hard', 'soft', 'block')), count(DISTINCT recipient_id) FILTER (WHERE disposition "
+                           "= 'complaint') FROM bounce_events WHERE account_id = $1 AND mailing_id = ANY "
+                           "($2::bigint[]) GROUP BY 1",
+                           {account, "{0}"});
             });
             std::printf("(aggregating the mailing's events instead of the rollups: p50 %.2f  p99 %.2f ms)\n",
                         scan.Percentile(50), scan.Percentile(99));
@@ -443,25 +456,29 @@ int main(int argc, char** argv) {
                  r.mutable_mailing_id()->set_value(0);
                  r.set_page_size(1000);
              },
-             " AND mailing_id = $2", {"0"}},
+             " AND mailing_id = $2",
+             {"0"}},
             {"ListEvents, mailing + disposition, 1000",
              [](v1::ListEventsRequest& r) {
                  r.mutable_mailing_id()->set_value(0);
                  r.set_disposition("soft");
                  r.set_page_size(1000);
              },
-             " AND mailing_id = $2 AND disposition = $3", {"0", "soft"}},
-            {"ListEvents, one address", [&](v1::ListEventsRequest& r) { r.set_address(probe_address); },
-             " AND lower(recipient) = $2", {probe_address}},
+             " AND mailing_id = $2 AND disposition = $3",
+             {"0", "soft"}},
+            {"ListEvents, one address",
+             [&](v1::ListEventsRequest& r) { r.set_address(probe_address); },
+             " AND lower(recipient) = $2",
+             {probe_address}},
             {"ListEvents, reason over 7 days, 100",
              [](v1::ListEventsRequest& r) {
                  const auto now = std::chrono::system_clock::now();
-                 r.mutable_since()->set_seconds(
-                     std::chrono::duration_cast<std::chrono::seconds>((now - std::chrono::hours(24 * 30)).time_since_epoch())
-                         .count());
-                 r.mutable_until()->set_seconds(
-                     std::chrono::duration_cast<std::chrono::seconds>((now - std::chrono::hours(24 * 23)).time_since_epoch())
-                         .count());
+                 r.mutable_since()->set_seconds(std::chrono::duration_cast<std::chrono::seconds>(
+                                                    (now - std::chrono::hours(24 * 30)).time_since_epoch())
+                                                    .count());
+                 r.mutable_until()->set_seconds(std::chrono::duration_cast<std::chrono::seconds>(
+                                                    (now - std::chrono::hours(24 * 23)).time_since_epoch())
+                                                    .count());
                  r.set_reason("mailboxfull");
              },
              " AND reason = $2 AND received_at >= now() - interval '30 days' AND received_at < now() - interval '23 "
@@ -534,8 +551,9 @@ int main(int argc, char** argv) {
                             if (by_id) {
                                 req.add_recipient_ids(static_cast<std::uint64_t>(id));
                             } else {
-                                req.add_addresses(StrCat(j % 10 == 0 ? "S" : "n", id, "@",
-                                                         kDomains[id % static_cast<std::int64_t>(std::size(kDomains))]));
+                                req.add_addresses(
+                                    StrCat(j % 10 == 0 ? "S" : "n", id, "@",
+                                           kDomains[id % static_cast<std::int64_t>(std::size(kDomains))]));
                             }
                         }
                         grpc::ClientContext ctx;
@@ -567,13 +585,14 @@ int main(int argc, char** argv) {
                     }
                 }
                 if (by_id) list += "}";
-                const bool ok =
-                    by_id ? raw.Query("SELECT DISTINCT recipient_id FROM suppressions WHERE account_id = $1 AND "
-                                      "recipient_id = ANY ($2::bigint[])",
-                                      {account, list})
-                          : raw.Query("SELECT address FROM suppressions WHERE account_id = $1 AND address = ANY "
-                                      "(string_to_array($2, E'\\n'))",
-                                      {account, list});
+                const bool ok = by_id ? raw.Query(
+                                            "SELECT DISTINCT recipient_id FROM suppressions WHERE account_id = $1 AND "
+                                            "recipient_id = ANY ($2::bigint[])",
+                                            {account, list})
+                                      : raw.Query(
+                                            "SELECT address FROM suppressions WHERE account_id = $1 AND address = ANY "
+                                            "(string_to_array($2, E'\\n'))",
+                                            {account, list});
                 if (!ok) std::exit(1);
             }
             return static_cast<double>(n_check) / (Ms(Clock::now() - t0) / 1000);
@@ -583,11 +602,12 @@ int main(int argc, char** argv) {
             const double sql = check_sql_rate(by_id);
             for (int threads : {1, 4}) {
                 const auto [rate, found] = check_rate(by_id, threads);
-                std::printf("CheckSuppressions by %-7s %d stream%s %10.0f /s (%lld of %lld suppressed) | SQL alone, "
-                            "1 connection %10.0f /s | ratio %4.2f | goal >= 200,000/s: %s\n",
-                            by_id ? "id," : "address,", threads, threads == 1 ? ", " : "s,", rate,
-                            static_cast<long long>(found), static_cast<long long>(n_check), sql, rate / sql,
-                            rate >= 200000 ? "met" : "NOT met");
+                std::printf(
+                    "CheckSuppressions by %-7s %d stream%s %10.0f /s (%lld of %lld suppressed) | SQL alone, "
+                    "1 connection %10.0f /s | ratio %4.2f | goal >= 200,000/s: %s\n",
+                    by_id ? "id," : "address,", threads, threads == 1 ? ", " : "s,", rate,
+                    static_cast<long long>(found), static_cast<long long>(n_check), sql, rate / sql,
+                    rate >= 200000 ? "met" : "NOT met");
                 if (found != n_check / 10) rc = 1;
             }
         }

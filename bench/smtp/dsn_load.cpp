@@ -111,9 +111,10 @@ std::string Dsn(long n, const std::string& rcpt, std::size_t size) {
         "This is a MIME-encapsulated message.\r\n\r\n--b-", id,
         "\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
         "This is the mail system at host mx.example.org.\r\n\r\n",
-        "I'm sorry to have to inform you that your message could not\r\nbe delivered to one or more recipients.\r\n\r\n",
-        "<", user, "@example.org>: host mx.example.org[192.0.2.25] said: 550 5.1.1\r\n",
-        "    <", user, "@example.org>: Recipient address rejected: User unknown in\r\n    local recipient table\r\n");
+        "I'm sorry to have to inform you that your message could not\r\nbe delivered to one or more "
+        "recipients.\r\n\r\n",
+        "<", user, "@example.org>: host mx.example.org[192.0.2.25] said: 550 5.1.1\r\n", "    <", user,
+        "@example.org>: Recipient address rejected: User unknown in\r\n    local recipient table\r\n");
     // Pad the human-readable part so the whole message is about `size` bytes.
     const std::size_t tail = 700;
     while (m.size() + tail < size)
@@ -163,8 +164,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (o.port <= 0 || o.sessions <= 0 || o.messages <= 0) {
-        std::fprintf(stderr, "usage: dsn_load --port P --sessions S --messages N [--size B] [--account A "
-                             "--master-key HEX --domain D]\n");
+        std::fprintf(stderr,
+                     "usage: dsn_load --port P --sessions S --messages N [--size B] [--account A "
+                     "--master-key HEX --domain D]\n");
         return 2;
     }
     // Envelope addresses of the target account (mailing 1, recipient n), made up front.
@@ -179,7 +181,8 @@ int main(int argc, char** argv) {
         auto encoder = codec->ForAccount({o.account, 1, {}});
         if (!encoder.ok()) return 2;
         for (long n = 0; n < o.messages; ++n)
-            rcpts[static_cast<std::size_t>(n)] = StrCat(encoder->Encode(1, static_cast<std::uint64_t>(n), today), "@", o.domain);
+            rcpts[static_cast<std::size_t>(n)] =
+                StrCat(encoder->Encode(1, static_cast<std::uint64_t>(n), today), "@", o.domain);
     } else {
         for (long n = 0; n < o.messages; ++n)
             rcpts[static_cast<std::size_t>(n)] = StrCat("b", n, "@", o.domain);

@@ -82,7 +82,9 @@ absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContext& co
             found = true;
         } else {
             auto unknown = unknown_.find(prefix);
-            if (unknown != unknown_.end() && unknown->second > now) return absl::UnauthenticatedError("invalid API key");
+            if (unknown != unknown_.end() && unknown->second > now) {
+                return absl::UnauthenticatedError("invalid API key");
+            }
             lookup_tokens_ = std::min(
                 kLookupBurst,
                 lookup_tokens_ + kLookupsPerSecond * std::chrono::duration<double>(now - lookup_refill_).count());

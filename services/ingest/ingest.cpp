@@ -282,9 +282,9 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     std::vector<storage::MessageRow> rows;
     rows.reserve(jobs.size());
     for (Job& job : jobs) {
-        rows.push_back(job.row ? std::move(*job.row)
-                               : BuildMessageRow(job.session, job.envelope, std::move(job.message), domains, *codec_,
-                                                 today));
+        rows.push_back(
+            job.row ? std::move(*job.row)
+                    : BuildMessageRow(job.session, job.envelope, std::move(job.message), domains, *codec_, today));
     }
 
     auto store =

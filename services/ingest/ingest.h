@@ -72,7 +72,7 @@ class Ingest final : public smtp::Delegate {
     struct Job {
         smtp::SessionInfo session;
         smtp::Envelope envelope;
-        std::string message;                   // moved into `row` once parsed
+        std::string message;                     // moved into `row` once parsed
         std::optional<storage::MessageRow> row;  // parsed already (by Deliver's caller's thread)
         std::function<void(smtp::Reply)> done;
     };

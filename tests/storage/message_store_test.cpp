@@ -2,10 +2,11 @@
 // inside the batch and against earlier batches, events per message, and the suppression
 // policy applied event by event in order.
 
+#include "storage/message_store.h"
+
 #include <gtest/gtest.h>
 
 #include "storage/database.h"
-#include "storage/message_store.h"
 #include "tests/support/pg_test.h"
 
 namespace rebound::storage {
@@ -86,15 +87,15 @@ TEST_F(MessageStoreTest, StoresABatchWithItsEventsAndReportsEachMessage) {
     EXPECT_NE((*stored)[0].raw_message_id, (*stored)[1].raw_message_id);
 
     pqxx::nontransaction tx(*conn_);
-    const pqxx::row raw =
-        tx.exec_params1("SELECT content, rcpt_to::text, client_address IS NULL, size_bytes FROM raw_messages WHERE id = $1",
-                        (*stored)[0].raw_message_id);
+    const pqxx::row raw = tx.exec_params1(
+        "SELECT content, rcpt_to::text, client_address IS NULL, size_bytes FROM raw_messages WHERE id = $1",
+        (*stored)[0].raw_message_id);
     EXPECT_EQ(pqxx::binarystring(raw[0]).str(), batch[0].content) << "raw bytes kept exactly";
     EXPECT_EQ(raw[1].as<std::string>(), "{a@feedback.store.test,b@feedback.store.test}");
     EXPECT_FALSE(raw[2].as<bool>());
     EXPECT_EQ(raw[3].as<int>(), 26);
-    EXPECT_EQ(pqxx::binarystring(tx.exec_params1("SELECT content FROM raw_messages WHERE id = $1",
-                                                 (*stored)[1].raw_message_id)[0])
+    EXPECT_EQ(pqxx::binarystring(
+                  tx.exec_params1("SELECT content FROM raw_messages WHERE id = $1", (*stored)[1].raw_message_id)[0])
                   .str(),
               "second, no events");
     const pqxx::row ev = tx.exec_params1(
@@ -158,8 +159,7 @@ TEST_F(MessageStoreTest, ARefusedEventRollsBackTheWholeBatch) {
     auto stored = StoreMessages(*conn_, {good, bad});
     ASSERT_FALSE(stored.ok());
     EXPECT_NE(stored.status().code(), absl::StatusCode::kUnavailable);
-    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content IN ('good', 'bad')"), 0)
-        << "nothing half-written";
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content IN ('good', 'bad')"), 0) << "nothing half-written";
     auto retry = StoreMessages(*conn_, {good});
     ASSERT_TRUE(retry.ok()) << retry.status();
     EXPECT_FALSE((*retry)[0].duplicate) << "the rolled-back claim left no digest behind";

@@ -33,34 +33,47 @@ class RollupsTest : public testing::PgTest {
     std::pair<std::string, std::string> Counts() {
         pqxx::nontransaction tx(*conn_);
         const std::string a = std::to_string(account_);
-        const std::string rollup = tx.exec1(
-            "SELECT coalesce(string_agg(format('%s/%s/%s/%s=%s', mailing_id, disposition, reason, bounce_class, n), ' ' "
-            "ORDER BY mailing_id, disposition, reason, bounce_class), '') FROM (SELECT mailing_id, disposition, reason, "
-            "bounce_class, sum(events) AS n FROM mailing_event_counts WHERE account_id = " + a +
-            " GROUP BY 1, 2, 3, 4 HAVING sum(events) <> 0) t")[0].as<std::string>();
+        const std::string rollup =
+            tx.exec1(
+                  "SELECT coalesce(string_agg(format('%s/%s/%s/%s=%s', mailing_id, disposition, reason, bounce_class, "
+                  "n), ' ' "
+                  "ORDER BY mailing_id, disposition, reason, bounce_class), '') FROM (SELECT mailing_id, disposition, "
+                  "reason, "
+                  "bounce_class, sum(events) AS n FROM mailing_event_counts WHERE account_id = " +
+                  a + " GROUP BY 1, 2, 3, 4 HAVING sum(events) <> 0) t")[0]
+                .as<std::string>();
         const std::string truth = tx.exec1(
-            "SELECT coalesce(string_agg(format('%s/%s/%s/%s=%s', mailing_id, disposition, reason, bounce_class, n), ' ' "
-            "ORDER BY mailing_id, disposition, reason, bounce_class), '') FROM (SELECT mailing_id, disposition, reason, "
-            "bounce_class, count(*) AS n FROM bounce_events WHERE account_id = " + a +
-            " AND mailing_id IS NOT NULL GROUP BY 1, 2, 3, 4) t")[0].as<std::string>();
+                                        "SELECT coalesce(string_agg(format('%s/%s/%s/%s=%s', mailing_id, disposition, "
+                                        "reason, bounce_class, n), ' ' "
+                                        "ORDER BY mailing_id, disposition, reason, bounce_class), '') FROM (SELECT "
+                                        "mailing_id, disposition, reason, "
+                                        "bounce_class, count(*) AS n FROM bounce_events WHERE account_id = " +
+                                        a + " AND mailing_id IS NOT NULL GROUP BY 1, 2, 3, 4) t")[0]
+                                      .as<std::string>();
         return {rollup, truth};
     }
 
     std::pair<std::string, std::string> Recipients() {
         pqxx::nontransaction tx(*conn_);
         const std::string a = std::to_string(account_);
-        const std::string rollup = tx.exec1(
-            "SELECT coalesce(string_agg(format('%s:%s/%s', mailing_id, b, c), ' ' ORDER BY mailing_id), '') FROM "
-            "(SELECT mailing_id, sum(bounced) AS b, sum(complained) AS c FROM mailing_recipient_counts WHERE "
-            "account_id = " + a + " GROUP BY 1 HAVING sum(bounced) <> 0 OR sum(complained) <> 0) t")[0]
-                                       .as<std::string>();
-        const std::string truth = tx.exec1(
-            "SELECT coalesce(string_agg(format('%s:%s/%s', mailing_id, b, c), ' ' ORDER BY mailing_id), '') FROM "
-            "(SELECT mailing_id, count(DISTINCT recipient_id) FILTER (WHERE disposition IN ('hard', 'soft', "
-            "'block')) AS b, count(DISTINCT recipient_id) FILTER (WHERE disposition = 'complaint') AS c FROM "
-            "bounce_events WHERE account_id = " + a + " AND mailing_id IS NOT NULL GROUP BY 1 HAVING "
-            "count(DISTINCT recipient_id) FILTER (WHERE disposition IN ('hard', 'soft', 'block', 'complaint')) > 0) t")[0]
-                                     .as<std::string>();
+        const std::string rollup =
+            tx.exec1(
+                  "SELECT coalesce(string_agg(format('%s:%s/%s', mailing_id, b, c), ' ' ORDER BY mailing_id), '') FROM "
+                  "(SELECT mailing_id, sum(bounced) AS b, sum(complained) AS c FROM mailing_recipient_counts WHERE "
+                  "account_id = " +
+                  a + " GROUP BY 1 HAVING sum(bounced) <> 0 OR sum(complained) <> 0) t")[0]
+                .as<std::string>();
+        const std::string truth =
+            tx.exec1(
+                  "SELECT coalesce(string_agg(format('%s:%s/%s', mailing_id, b, c), ' ' ORDER BY mailing_id), '') FROM "
+                  "(SELECT mailing_id, count(DISTINCT recipient_id) FILTER (WHERE disposition IN ('hard', 'soft', "
+                  "'block')) AS b, count(DISTINCT recipient_id) FILTER (WHERE disposition = 'complaint') AS c FROM "
+                  "bounce_events WHERE account_id = " +
+                  a +
+                  " AND mailing_id IS NOT NULL GROUP BY 1 HAVING "
+                  "count(DISTINCT recipient_id) FILTER (WHERE disposition IN ('hard', 'soft', 'block', 'complaint')) > "
+                  "0) t")[0]
+                .as<std::string>();
         return {rollup, truth};
     }
 
@@ -91,8 +104,9 @@ TEST_F(RollupsTest, FollowInsertsUpdatesAndDeletesAndSurviveCompaction) {
         }
         return v;
     };
-    const std::string columns = "INSERT INTO bounce_events (account_id, mailing_id, recipient_id, kind, reason, "
-                                "disposition, bounce_class) VALUES ";
+    const std::string columns =
+        "INSERT INTO bounce_events (account_id, mailing_id, recipient_id, kind, reason, "
+        "disposition, bounce_class) VALUES ";
     ExpectConsistent("nothing");
     for (int round = 0; round < 30; ++round) {
         switch (rng() % 5) {
@@ -108,15 +122,15 @@ TEST_F(RollupsTest, FollowInsertsUpdatesAndDeletesAndSurviveCompaction) {
                 ExpectConsistent("an update");
                 break;
             case 3:
-                Exec("DELETE FROM bounce_events WHERE account_id = " + a + " AND id % 7 = " +
-                     std::to_string(rng() % 7));
+                Exec("DELETE FROM bounce_events WHERE account_id = " + a +
+                     " AND id % 7 = " + std::to_string(rng() % 7));
                 ExpectConsistent("a delete");
                 break;
             case 4: {
                 // Delete and insert again in one transaction, as reprocessing does.
                 pqxx::work tx(*conn_);
-                tx.exec("DELETE FROM bounce_events WHERE account_id = " + a + " AND recipient_id = " +
-                        std::to_string(rng() % 20));
+                tx.exec("DELETE FROM bounce_events WHERE account_id = " + a +
+                        " AND recipient_id = " + std::to_string(rng() % 20));
                 tx.exec(columns + values(3));
                 tx.commit();
                 ExpectConsistent("a replace");
@@ -129,8 +143,10 @@ TEST_F(RollupsTest, FollowInsertsUpdatesAndDeletesAndSurviveCompaction) {
     {
         pqxx::nontransaction tx(*conn_);
         auto rows = [&] {
-            return tx.exec1("SELECT (SELECT count(*) FROM mailing_event_counts) + (SELECT count(*) FROM "
-                            "mailing_recipient_counts)")[0]
+            return tx
+                .exec1(
+                    "SELECT (SELECT count(*) FROM mailing_event_counts) + (SELECT count(*) FROM "
+                    "mailing_recipient_counts)")[0]
                 .as<std::int64_t>();
         };
         const std::int64_t rows_before = rows();
@@ -152,8 +168,9 @@ TEST_F(RollupsTest, FollowInsertsUpdatesAndDeletesAndSurviveCompaction) {
 
 TEST_F(RollupsTest, ARecipientCountsOnceAndIsWithdrawnWithItsLastBounce) {
     const std::string a = std::to_string(account_);
-    const std::string insert = "INSERT INTO bounce_events (account_id, mailing_id, recipient_id, kind, reason, "
-                               "disposition, bounce_class) VALUES ";
+    const std::string insert =
+        "INSERT INTO bounce_events (account_id, mailing_id, recipient_id, kind, reason, "
+        "disposition, bounce_class) VALUES ";
     Exec(insert + "(" + a + ", 5, 1, 'dsn', 'userunknown', 'hard', 10), (" + a +
          ", 5, 1, 'dsn', 'mailboxfull', 'soft', 22)");
     Exec(insert + "(" + a + ", 5, 1, 'dsn', 'blocked', 'block', 50)");
