@@ -44,6 +44,10 @@ $$;
 -- Counts the events of `added` in; records the facts they establish.
 CREATE FUNCTION rebound_rollup_events_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- A statement trigger fires for statements that wrote no row too (a batch without events).
+    IF NOT EXISTS (SELECT 1 FROM added WHERE mailing_id IS NOT NULL) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO mailing_event_counts (account_id, mailing_id, disposition, reason, bounce_class, events)
     SELECT account_id, mailing_id, disposition, reason, bounce_class, count(*)
     FROM added WHERE mailing_id IS NOT NULL
@@ -68,6 +72,9 @@ $$;
 -- Counts the events of `removed` out; withdraws the facts no remaining event supports.
 CREATE FUNCTION rebound_rollup_events_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM removed WHERE mailing_id IS NOT NULL) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO mailing_event_counts (account_id, mailing_id, disposition, reason, bounce_class, events)
     SELECT account_id, mailing_id, disposition, reason, bounce_class, -count(*)
     FROM removed WHERE mailing_id IS NOT NULL
