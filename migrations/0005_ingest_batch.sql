@@ -6,58 +6,6 @@
 -- the rest of storing a message. Existing partitions and the ones created later follow.
 ALTER TABLE raw_messages ALTER COLUMN content SET COMPRESSION lz4;
 
--- Same policy as 0003; the events that can never suppress return before the policy lookup.
-CREATE OR REPLACE FUNCTION rebound_apply_suppression(
-    p_account bigint, p_event bigint, p_received timestamptz, p_recipient text, p_recipient_id bigint,
-    p_disposition text, p_bounce_class smallint, p_reason text)
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    v_threshold integer := 3;
-    v_window_days integer := 30;
-    v_complaints boolean := true;
-    v_soft_count integer;
-    v_cause text;
-    v_address text := lower(p_recipient);
-BEGIN
-    IF v_address IS NULL OR position('@' IN v_address) < 2 OR length(v_address) > 320 THEN
-        RETURN NULL;
-    END IF;
-    IF p_bounce_class NOT IN (10, 30) AND p_disposition NOT IN ('complaint', 'soft') THEN
-        RETURN NULL;
-    END IF;
-    SELECT soft_bounce_threshold, soft_bounce_window_days, suppress_complaints
-      INTO v_threshold, v_window_days, v_complaints
-      FROM suppression_policies WHERE account_id = p_account;
-    IF NOT FOUND THEN
-        v_threshold := 3; v_window_days := 30; v_complaints := true;
-    END IF;
-    IF p_bounce_class IN (10, 30) THEN
-        v_cause := 'hard_bounce';
-    ELSIF p_disposition = 'complaint' AND v_complaints THEN
-        v_cause := 'complaint';
-    ELSIF p_disposition = 'soft' THEN
-        SELECT count(*) INTO v_soft_count FROM bounce_events
-         WHERE account_id = p_account AND lower(recipient) = v_address AND disposition = 'soft'
-           AND received_at > p_received - make_interval(days => v_window_days) AND id <> p_event;
-        IF v_soft_count + 1 >= v_threshold THEN
-            v_cause := 'soft_bounce';
-        END IF;
-    END IF;
-    IF v_cause IS NULL THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO suppressions (account_id, address, recipient_id, cause, reason, event_id)
-    VALUES (p_account, v_address, p_recipient_id, v_cause, coalesce(p_reason, ''), p_event)
-    ON CONFLICT (account_id, address) DO NOTHING;
-    IF FOUND THEN
-        INSERT INTO suppression_history (account_id, address, action, cause, reason, actor, event_id)
-        VALUES (p_account, v_address, 'add', v_cause, coalesce(p_reason, ''), 'policy', p_event);
-        RETURN v_cause;
-    END IF;
-    RETURN NULL;
-END;
-$$;
-
 -- p_messages: JSON array of {ord, sha256 (hex), content_offset, size_bytes, mail_from,
 --   rcpt_to (newline-joined), client_address, helo, parse_state, parse_error, rules_version};
 -- p_contents: the raw messages concatenated, each at its content_offset;
@@ -73,6 +21,8 @@ RETURNS TABLE (out_ord integer, out_raw_message_id bigint, out_duplicate boolean
                out_suppressed integer)
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_ords integer[];    -- every message of the batch, with its digest
+    v_digests bytea[];
     v_claimed_ords integer[];
     v_claimed_ids bigint[];
     -- The stored events, in id order, with what the suppression policy needs.
@@ -88,24 +38,25 @@ DECLARE
     v_suppressed_raw bigint[] := '{}';
 BEGIN
     WITH m AS (
-        SELECT * FROM json_to_recordset(p_messages) AS x(
+        SELECT x.*, decode(x.sha256, 'hex') AS digest
+        FROM json_to_recordset(p_messages) AS x(
             ord integer, sha256 text, content_offset integer, size_bytes integer, mail_from text, rcpt_to text,
             client_address inet, helo text, parse_state text, parse_error text, rules_version text)
     ), first_of_digest AS (
-        SELECT DISTINCT ON (m.sha256) m.* FROM m ORDER BY m.sha256, m.ord
+        SELECT DISTINCT ON (m.digest) m.* FROM m ORDER BY m.digest, m.ord
     ), claim AS (
         INSERT INTO message_digests AS d (sha256, raw_message_id, received_at)
-        SELECT decode(f.sha256, 'hex'), nextval('raw_messages_id_seq'), now()
+        SELECT f.digest, nextval('raw_messages_id_seq'), now()
         FROM (SELECT * FROM first_of_digest ORDER BY ord) f
         ON CONFLICT (sha256) DO NOTHING
         RETURNING d.sha256, d.raw_message_id, d.received_at
     ), claimed AS (
         SELECT f.*, c.raw_message_id, c.received_at
-        FROM claim c JOIN first_of_digest f ON decode(f.sha256, 'hex') = c.sha256
+        FROM claim c JOIN first_of_digest f ON f.digest = c.sha256
     ), raw AS (
         INSERT INTO raw_messages (id, received_at, sha256, size_bytes, mail_from, rcpt_to, client_address, helo,
                                   parse_state, parse_error, rules_version, content)
-        SELECT c.raw_message_id, c.received_at, decode(c.sha256, 'hex'), c.size_bytes, c.mail_from,
+        SELECT c.raw_message_id, c.received_at, c.digest, c.size_bytes, c.mail_from,
                string_to_array(c.rcpt_to, E'\n'), c.client_address, c.helo, c.parse_state, c.parse_error,
                c.rules_version, substring(p_contents FROM c.content_offset + 1 FOR c.size_bytes)
         FROM claimed c
@@ -138,11 +89,13 @@ BEGIN
                array_agg(reason ORDER BY id) AS reasons
         FROM ev
     )
-    SELECT (SELECT array_agg(ord ORDER BY ord) FROM claimed),
+    SELECT (SELECT array_agg(ord ORDER BY ord) FROM m),
+           (SELECT array_agg(digest ORDER BY ord) FROM m),
+           (SELECT array_agg(ord ORDER BY ord) FROM claimed),
            (SELECT array_agg(raw_message_id ORDER BY ord) FROM claimed),
            s.ids, s.raw_ids, s.received, s.accounts, s.recipients, s.recipient_ids, s.dispositions, s.classes,
            s.reasons
-      INTO v_claimed_ords, v_claimed_ids, v_event_ids, v_event_raw_ids, v_received, v_event_accounts,
+      INTO v_ords, v_digests, v_claimed_ords, v_claimed_ids, v_event_ids, v_event_raw_ids, v_received, v_event_accounts,
            v_event_recipients, v_event_recipient_ids, v_event_dispositions, v_event_classes, v_event_reasons
       FROM stored s;
 
@@ -191,7 +144,7 @@ BEGIN
     -- not claimed look their digest up (one index probe each).
     RETURN QUERY
     WITH m AS (
-        SELECT * FROM json_to_recordset(p_messages) AS x(ord integer, sha256 text)
+        SELECT * FROM unnest(v_ords, v_digests) AS x(ord, digest)
     ), claimed AS (
         SELECT * FROM unnest(v_claimed_ords, v_claimed_ids) AS c(ord, raw_message_id)
     ), events AS (
@@ -205,7 +158,7 @@ BEGIN
     )
     SELECT m.ord,
            CASE WHEN c.raw_message_id IS NOT NULL THEN c.raw_message_id
-                ELSE (SELECT d.raw_message_id FROM message_digests d WHERE d.sha256 = decode(m.sha256, 'hex'))
+                ELSE (SELECT d.raw_message_id FROM message_digests d WHERE d.sha256 = m.digest)
            END,
            c.raw_message_id IS NULL,
            coalesce(ev.n, 0),

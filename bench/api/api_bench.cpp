@@ -532,6 +532,14 @@ int main(int argc, char** argv) {
 
         // CheckSuppressions: a mailing list of n_check addresses (1 in 10 suppressed) in
         // batches of 10,000 (the per-call limit), on 1 and 4 concurrent streams of calls.
+        // Recipient j of the list: every tenth is on the suppression list, the others are not;
+        // the suppressed ones are asked in upper case (the check is case-insensitive).
+        auto check_id = [&](std::int64_t j) { return j % 10 == 0 ? (j * 7919) % n_suppressions : n_suppressions + j; };
+        auto check_address = [&](std::int64_t j, bool upper) {
+            const std::int64_t id = check_id(j);
+            return StrCat(j % 10 == 0 ? (upper ? "S" : "s") : "n", id, "@",
+                          kDomains[id % static_cast<std::int64_t>(std::size(kDomains))]);
+        };
         auto check_rate = [&](bool by_id, int threads) {
             const std::int64_t per_call = 10'000;
             std::atomic<std::int64_t> next{0};
@@ -546,14 +554,10 @@ int main(int argc, char** argv) {
                         if (first >= n_check) break;
                         v1::CheckSuppressionsRequest req;
                         for (std::int64_t j = first; j < std::min(first + per_call, n_check); ++j) {
-                            // Every tenth is on the list, the others are not.
-                            const std::int64_t id = j % 10 == 0 ? (j * 7919) % n_suppressions : n_suppressions + j;
                             if (by_id) {
-                                req.add_recipient_ids(static_cast<std::uint64_t>(id));
+                                req.add_recipient_ids(static_cast<std::uint64_t>(check_id(j)));
                             } else {
-                                req.add_addresses(
-                                    StrCat(j % 10 == 0 ? "S" : "n", id, "@",
-                                           kDomains[id % static_cast<std::int64_t>(std::size(kDomains))]));
+                                req.add_addresses(check_address(j, /*upper=*/true));
                             }
                         }
                         grpc::ClientContext ctx;
@@ -576,12 +580,10 @@ int main(int argc, char** argv) {
             for (std::int64_t first = 0; first < n_check; first += per_call) {
                 std::string list = by_id ? "{" : "";
                 for (std::int64_t j = first; j < std::min(first + per_call, n_check); ++j) {
-                    const std::int64_t id = j % 10 == 0 ? (j * 7919) % n_suppressions : n_suppressions + j;
                     if (by_id) {
-                        StrAppend(&list, j == first ? "" : ",", id);
+                        StrAppend(&list, j == first ? "" : ",", check_id(j));
                     } else {
-                        StrAppend(&list, j == first ? "" : "\n", j % 10 == 0 ? "s" : "n", id, "@",
-                                  kDomains[id % static_cast<std::int64_t>(std::size(kDomains))]);
+                        StrAppend(&list, j == first ? "" : "\n", check_address(j, /*upper=*/false));
                     }
                 }
                 if (by_id) list += "}";

@@ -74,49 +74,47 @@ pg_cpu() {
   cpu_of "${files[@]}"
 }
 
-# rate TARGET_PORT SESSIONS COUNT -> messages per second
-rate() {
-  local port=$1 sessions=$2 count=$3 start end
+# Senders: SENDER PORT SESSIONS COUNT -> messages per second.
+smtp_source_rate() {
+  local start end
   start=$(date +%s.%N)
-  smtp-source -d -s "$sessions" -m "$count" -l "$size" -f '' -t "$rcpt" 127.0.0.1:"$port"
+  smtp-source -d -s "$2" -m "$3" -l "$size" -f '' -t "$rcpt" 127.0.0.1:"$1"
   end=$(date +%s.%N)
-  awk -v n="$count" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }'
+  awk -v n="$3" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }'
+}
+dsn_load_rate() {
+  local tokens=()
+  # Real tokens for reboundd; smtp-sink takes anything.
+  [[ $1 == "$smtp_port" ]] && tokens=(--account "$account" --master-key "$REBOUND_MASTER_KEY")
+  "$build/bench/smtp/dsn_load" --port "$1" --sessions "$2" --messages "$3" --size "$size" "${tokens[@]}" \
+    --domain feedback.bench.test | awk '{ print $3 }'
 }
 
 us() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.0f", 1e6 * (b - a) / n }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
-header() { printf "%-9s %14s %14s %8s %12s %12s %12s\n" sessions "reboundd/s" "smtp-sink/s" ratio "$1" "reboundd-us" "postgres-us"; }
 
-echo "== smtp-source, its own $size-byte messages (stored raw; not bounces, so no events)"
-header stored
-for sessions in ${BENCH_SESSIONS:-1 10 50}; do
-  count=$messages
-  [[ $sessions -eq 1 ]] && count=$((messages / 4))
-  before=$(stored)
-  cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
-  r=$(rate "$smtp_port" "$sessions" "$count")
-  cpu_r1=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p1=$(pg_cpu)
-  after=$(stored)
-  s=$(rate "$sink_port" "$sessions" "$count")
-  printf "%-9s %14s %14s %8s %12s %12s %12s\n" "$sessions" "$r" "$s" "$(pct "$r" "$s")" \
-    "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1" "$count")" "$(us "$cpu_p0" "$cpu_p1" "$count")"
-done
+# measure TITLE SENDER COUNTER: one row per session count, reboundd then smtp-sink, with the
+# rows COUNTER saw stored and the CPU per message of reboundd and of PostgreSQL.
+measure() {
+  local sessions count before after r s cpu_r0 cpu_r1 cpu_p0 cpu_p1
+  echo "== $1"
+  printf "%-9s %14s %14s %8s %12s %12s %12s\n" sessions "reboundd/s" "smtp-sink/s" ratio "$3" "reboundd-us" "postgres-us"
+  for sessions in ${BENCH_SESSIONS:-1 10 50}; do
+    count=$messages
+    [[ $sessions -eq 1 ]] && count=$((messages / 4))
+    before=$($3)
+    cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
+    r=$($2 "$smtp_port" "$sessions" "$count")
+    cpu_r1=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p1=$(pg_cpu)
+    after=$($3)
+    s=$($2 "$sink_port" "$sessions" "$count")
+    printf "%-9s %14s %14s %8s %12s %12s %12s\n" "$sessions" "$r" "$s" "$(pct "$r" "$s")" \
+      "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1" "$count")" "$(us "$cpu_p0" "$cpu_p1" "$count")"
+  done
+}
 
-echo "== dsn_load, distinct ~$size-byte DSNs, one envelope token each (parsed, 1 event + suppression each)"
-header events
-for sessions in ${BENCH_SESSIONS:-1 10 50}; do
-  count=$messages
-  [[ $sessions -eq 1 ]] && count=$((messages / 4))
-  before=$(events)
-  cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
-  r=$("$build/bench/smtp/dsn_load" --port "$smtp_port" --sessions "$sessions" --messages "$count" --size "$size" \
-      --account "$account" --master-key "$REBOUND_MASTER_KEY" --domain feedback.bench.test | awk '{ print $3 }')
-  cpu_r1=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p1=$(pg_cpu)
-  after=$(events)
-  s=$("$build/bench/smtp/dsn_load" --port "$sink_port" --sessions "$sessions" --messages "$count" --size "$size" |
-      awk '{ print $3 }')
-  printf "%-9s %14s %14s %8s %12s %12s %12s\n" "$sessions" "$r" "$s" "$(pct "$r" "$s")" \
-    "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1" "$count")" "$(us "$cpu_p0" "$cpu_p1" "$count")"
-done
+measure "smtp-source, its own $size-byte messages (stored raw; not bounces, so no events)" smtp_source_rate stored
+measure "dsn_load, distinct ~$size-byte DSNs, one envelope token each (parsed, 1 event + suppression each)" \
+  dsn_load_rate events
 echo "PostgreSQL synchronous_commit=on: each 250 is sent after the commit is flushed"
 echo "reboundd-us, postgres-us: CPU time (user+system) per message used by reboundd and by the PostgreSQL cluster"
