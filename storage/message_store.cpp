@@ -57,6 +57,17 @@ void InsertEvents(pqxx::work& tx, const std::string& received_at, std::int64_t r
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::string& url) {
+    absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect(url);
+    if (!conn.ok()) return conn;
+    absl::Status s = Guard("ingest_session", [&] {
+        pqxx::nontransaction tx(**conn, "ingest_session");
+        tx.exec0("SET plan_cache_mode = force_generic_plan");
+    });
+    if (!s.ok()) return s;
+    return conn;
+}
+
 absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn, const std::vector<MessageRow>& batch) {
     // One call stores the batch: the messages and events as JSON, the raw bytes concatenated.
     common::JsonWriter messages;

@@ -51,6 +51,11 @@ struct StoredMessage {
     int suppressed = 0;  // recipients newly suppressed by these events
 };
 
+// A connection for StoreMessages: Connect(), with generic plans for the statements of
+// rebound_store_batch (their shape does not depend on the batch; planning each call cost more
+// than running it for small batches).
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::string& url);
+
 // Stores the batch atomically with one statement (rebound_store_batch, autocommit): all or nothing.
 // Text fields must already be valid UTF-8 without NUL.
 absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn, const std::vector<MessageRow>& batch);

@@ -63,6 +63,9 @@ sleep 0.3
 
 stored() { psql_ "SELECT count(*) FROM raw_messages"; }
 events() { psql_ "SELECT count(*) FROM bounce_events"; }
+last_raw_id() { psql_ "SELECT coalesce(max(id), 0) FROM raw_messages"; }
+# Messages per stored batch since raw message id $1: each batch is one transaction (one xmin).
+batch_size() { psql_ "SELECT round(count(*)::numeric / greatest(count(DISTINCT xmin::text), 1), 1) FROM raw_messages WHERE id > $1"; }
 reboundd_pid=${pids[0]}
 # CPU seconds (user+system) used so far by reboundd, and by the cluster's postgres processes.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.3f", t / hz }' "$@" 2>/dev/null || echo 0; }
@@ -96,20 +99,23 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 # measure TITLE SENDER COUNTER: one row per session count, reboundd then smtp-sink, with the
 # rows COUNTER saw stored and the CPU per message of reboundd and of PostgreSQL.
 measure() {
-  local sessions count before after r s cpu_r0 cpu_r1 cpu_p0 cpu_p1
+  local sessions count before after r s cpu_r0 cpu_r1 cpu_p0 cpu_p1 raw0
   echo "== $1"
-  printf "%-9s %14s %14s %8s %12s %12s %12s\n" sessions "reboundd/s" "smtp-sink/s" ratio "$3" "reboundd-us" "postgres-us"
+  printf "%-9s %14s %14s %8s %12s %12s %12s %6s\n" sessions "reboundd/s" "smtp-sink/s" ratio "$3" "reboundd-us" \
+    "postgres-us" batch
   for sessions in ${BENCH_SESSIONS:-1 10 50}; do
     count=$messages
     [[ $sessions -eq 1 ]] && count=$((messages / 4))
     before=$($3)
+    raw0=$(last_raw_id)
     cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
     r=$($2 "$smtp_port" "$sessions" "$count")
     cpu_r1=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p1=$(pg_cpu)
     after=$($3)
     s=$($2 "$sink_port" "$sessions" "$count")
-    printf "%-9s %14s %14s %8s %12s %12s %12s\n" "$sessions" "$r" "$s" "$(pct "$r" "$s")" \
-      "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1" "$count")" "$(us "$cpu_p0" "$cpu_p1" "$count")"
+    printf "%-9s %14s %14s %8s %12s %12s %12s %6s\n" "$sessions" "$r" "$s" "$(pct "$r" "$s")" \
+      "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1" "$count")" "$(us "$cpu_p0" "$cpu_p1" "$count")" \
+      "$(batch_size "$raw0")"
   done
 }
 
@@ -118,3 +124,4 @@ measure "dsn_load, distinct ~$size-byte DSNs, one envelope token each (parsed, 1
   dsn_load_rate events
 echo "PostgreSQL synchronous_commit=on: each 250 is sent after the commit is flushed"
 echo "reboundd-us, postgres-us: CPU time (user+system) per message used by reboundd and by the PostgreSQL cluster"
+echo "batch: messages per group commit (one transaction each)"

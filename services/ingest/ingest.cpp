@@ -290,7 +290,7 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     auto store =
         [&](const std::vector<storage::MessageRow>& batch) -> absl::StatusOr<std::vector<storage::StoredMessage>> {
         if (conn == nullptr || !conn->is_open()) {
-            auto fresh = storage::Connect(db_url_);
+            auto fresh = storage::ConnectForIngest(db_url_);
             if (!fresh.ok()) return fresh.status();
             conn = std::move(*fresh);
         }

@@ -20,9 +20,11 @@ class MessageStoreTest : public testing::PgTest {
         pqxx::work tx(*conn);
         account_ = tx.exec1("INSERT INTO accounts (name) VALUES ('store') RETURNING id")[0].as<std::int64_t>();
         tx.commit();
-        auto prepared = Connect(db().url());
+        auto prepared = ConnectForIngest(db().url());  // as the ingest writers connect
         ASSERT_TRUE(prepared.ok()) << prepared.status();
         conn_ = std::move(*prepared);
+        pqxx::nontransaction check(*conn_);
+        ASSERT_EQ(check.exec1("SHOW plan_cache_mode")[0].as<std::string>(), "force_generic_plan");
     }
 
     MessageRow Message(unsigned char id, std::string content) const {

@@ -49,5 +49,31 @@ TEST_F(RetentionTest, DropsOnlyPartitionsOlderThanTheirRetention) {
     EXPECT_FALSE(ApplyRetention(**prepared, 0, 400).ok()) << "a zero retention is refused";
 }
 
+// Partitions take the column compression of their parent (raw content is LZ4, which cost a
+// third of pglz's CPU when storing): those made by the migrations and those made later.
+TEST_F(RetentionTest, PartitionsCompressRawContentWithLz4) {
+    auto conn = db().Connect();
+    pqxx::work tx(*conn);
+    tx.exec("SELECT rebound_ensure_monthly_partitions('raw_messages', now() + interval '400 days', 1)");
+    pqxx::result parts = tx.exec(
+        "SELECT c.relname, a.attcompression FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'content' "
+        "WHERE i.inhparent = 'raw_messages'::regclass");
+    ASSERT_GE(parts.size(), 5u) << "four from the migrations, one made here";
+    for (const auto& row : parts)
+        EXPECT_EQ(row[1].as<std::string>(), "l") << row[0].as<std::string>();
+    // A stored value is compressed with it (large enough to be compressed, compressible).
+    for (const char* when : {"now()", "now() + interval '400 days'"}) {
+        tx.exec(std::string("INSERT INTO raw_messages (received_at, sha256, size_bytes, mail_from, rcpt_to, "
+                            "parse_state, content) VALUES (") +
+                when + ", sha256(convert_to(" + tx.quote(when) +
+                ", 'UTF8')), 8192, '', '{a@b}', 'empty', convert_to(repeat('bounce ', 1200), 'UTF8'))");
+    }
+    pqxx::result methods = tx.exec("SELECT pg_column_compression(content) FROM raw_messages");
+    ASSERT_EQ(methods.size(), 2u);
+    for (const auto& row : methods)
+        EXPECT_EQ(row[0].as<std::string>(), "lz4");
+}
+
 }  // namespace
 }  // namespace rebound::storage
