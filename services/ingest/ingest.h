@@ -40,6 +40,24 @@ struct IngestCounters {
     std::atomic<std::uint64_t> rcpt_unknown_token{0};
     std::atomic<std::uint64_t> rcpt_relay_denied{0};
     std::atomic<std::uint64_t> rcpt_no_directory{0};
+
+    // Calls f(name, value) for every counter, in declaration order.
+    template <typename F>
+    void Visit(F&& f) const {
+#define REBOUND_INGEST_COUNTER(name) f(#name, name.load(std::memory_order_relaxed))
+        REBOUND_INGEST_COUNTER(stored);
+        REBOUND_INGEST_COUNTER(duplicates);
+        REBOUND_INGEST_COUNTER(unparsed);
+        REBOUND_INGEST_COUNTER(events);
+        REBOUND_INGEST_COUNTER(batches);
+        REBOUND_INGEST_COUNTER(storage_failures);
+        REBOUND_INGEST_COUNTER(queue_full);
+        REBOUND_INGEST_COUNTER(rcpt_accepted);
+        REBOUND_INGEST_COUNTER(rcpt_unknown_token);
+        REBOUND_INGEST_COUNTER(rcpt_relay_denied);
+        REBOUND_INGEST_COUNTER(rcpt_no_directory);
+#undef REBOUND_INGEST_COUNTER
+    }
 };
 
 // Builds the rows to store for one message: parses it and attributes the records to the

@@ -30,6 +30,9 @@
 namespace rebound {
 namespace {
 
+// How often the counters are logged (event=reboundd.counters).
+constexpr time_t kCountersLogSeconds = 60;
+
 void PrintUsage(std::ostream& out) {
     out << "usage: reboundd [--config FILE] [--check-config] [--print-config]\n\n"
            "Runs Rebound: the SMTP MX for feedback domains and the gRPC API.\n"
@@ -268,8 +271,20 @@ int Main(int argc, char** argv) {
     }
     log::Info("reboundd.ready").Kv("version", REBOUND_VERSION);
 
+    // The counters, once a minute and at shutdown: SMTP sessions, messages and rejections by
+    // cause, and what ingest stored (batches: group commits).
+    auto log_counters = [&](const char* event) {
+        log::Line line(log::Level::kInfo, event);
+        smtp_server.counters().Visit([&line](const char* name, std::uint64_t value) { line.Kv(name, value); });
+        ingest.counters().Visit(
+            [&line](const char* name, std::uint64_t value) { line.Kv(StrCat("ingest_", name), value); });
+    };
     int sig = 0;
-    while (sigwait(&signals, &sig) != 0) {
+    while (true) {
+        const timespec every{kCountersLogSeconds, 0};
+        sig = sigtimedwait(&signals, nullptr, &every);
+        if (sig == SIGTERM || sig == SIGINT) break;
+        if (sig < 0 && errno == EAGAIN) log_counters("reboundd.counters");
     }
     log::Info("shutdown.begin").Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     const auto grace = std::chrono::seconds(cfg->smtp.shutdown_grace_seconds);
@@ -279,6 +294,7 @@ int Main(int argc, char** argv) {
     if (rechecker) rechecker->Stop();
     smtp_server.Shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
     ingest.Stop();
+    log_counters("reboundd.counters");
     (*api)->Shutdown(std::chrono::seconds(5));
     log::Info("shutdown.done");
     return 0;

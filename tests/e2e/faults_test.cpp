@@ -194,7 +194,17 @@ TEST_F(FaultsTest, DatabaseDownGives451AndLosesNothing) {
     // It recovered: messages were acknowledged after the database came back.
     pqxx::connection conn(url_);
     pqxx::nontransaction tx(conn);
-    EXPECT_GT(tx.exec1("SELECT count(*) FROM raw_messages")[0].as<int>(), 0);
+    const int rows = tx.exec1("SELECT count(*) FROM raw_messages")[0].as<int>();
+    EXPECT_GT(rows, 0);
+    // The counters logged at shutdown tell the same story.
+    daemon_->Signal(SIGTERM);
+    ASSERT_TRUE(daemon_->Wait(30s).has_value());
+    auto counters = daemon_->WaitForLine("event=reboundd.counters", 1s);
+    ASSERT_TRUE(counters.has_value()) << daemon_->output();
+    EXPECT_EQ(testing::LogField(*counters, "ingest_stored"), std::to_string(rows)) << *counters;
+    EXPECT_NE(testing::LogField(*counters, "ingest_storage_failures"), "0") << *counters;
+    EXPECT_NE(testing::LogField(*counters, "messages_accepted"), "0") << *counters;
+    daemon_.reset();
 }
 
 }  // namespace
