@@ -1,6 +1,6 @@
 #pragma once
-// MIME adapter over mimetic: flattens a message into the parts the bounce parsers read, with
-// transfer encodings undone and text converted to UTF-8. Internal to rebound::bounce.
+// MIME for the bounce parsers: flattens a message into the parts they read, with transfer
+// encodings undone (mimetic's codecs) and text converted to UTF-8. Internal to rebound::bounce.
 
 #include <cstddef>
 #include <string>
@@ -35,15 +35,20 @@ class Headers {
 struct MimePart {
     std::string content_type;  // lower-case "type/subtype"; "text/plain" when absent
     std::string charset;       // lower-case, may be empty
-    // Transfer decoding undone; text/* and message/* converted to UTF-8. Empty for parts inside an
-    // attached message (message_level > 0), whose bodies are not decoded.
+    // Transfer decoding undone, converted to UTF-8. Only the bodies the parsers read are decoded:
+    // text/* and message/* parts, except text/html when there is a text/plain part at the top level
+    // (the first HTML part stands in for a missing one), and except the parts inside an attached
+    // message (message_level > 0) unless it is a forwarded delivery report. Other bodies are empty;
+    // so are text/rfc822-headers parts, which are read as AttachedMessage headers.
     std::string body;
     int depth = 0;          // 0 = top-level entity
     int message_level = 0;  // number of enclosing message/rfc822 entities
     Headers headers;        // the part's own Content-* fields
 };
 
-// A message/rfc822 (or text/rfc822-headers) entity found inside the message.
+// A message/rfc822, message/global (or text/rfc822-headers) entity found inside the message. The body
+// of an attached message is not split into parts, unless it is a delivery report (multipart/report)
+// attached to the top level.
 struct AttachedMessage {
     Headers headers;
 };
@@ -59,8 +64,8 @@ struct FlatMessage {
     std::vector<AttachedMessage> attached;
 };
 
-// `message` must use LF line ends. INVALID_ARGUMENT if mimetic cannot parse it,
-// RESOURCE_EXHAUSTED past a limit.
+// `message` must use LF line ends. RESOURCE_EXHAUSTED past a limit (checked while splitting: no
+// recursion goes deeper than max_depth). Any other input gives a FlatMessage.
 absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeLimits& limits);
 
 // Parses a header block ("Name: value" lines, folded continuation lines) as in
@@ -68,13 +73,8 @@ absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeL
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields = 512);
 
 // Trace and signature fields no parser reads (Received, DKIM-Signature, ARC-*, ...), which make up
-// the bulk of most header blocks.
+// the bulk of most header blocks; they are left out of FlatMessage's headers.
 bool IsTraceField(std::string_view name);
-
-// `text` without the trace fields of its top-level header and of the headers of attached
-// message/rfc822 entities, and without the bodies of attached messages (except delivery reports),
-// which no parser reads (a line-based scan; anything it does not recognise is kept).
-std::string DropTraceFields(std::string_view text);
 
 // Decodes RFC 2047 encoded words, converting their charsets to UTF-8.
 std::string DecodeEncodedWords(std::string_view value);
