@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <functional>
 #include <utility>
 
@@ -1348,21 +1349,25 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
     }
 }
 
-// The message with LF line ends (LF and CRLF input give identical results), one line at a time.
-// Repairs one common malformation on the way: a Content-Type parameter continued on a line that
-// is not indented ("Content-Type: multipart/alternative;\nboundary=\"x\""), which MIME parsers
-// otherwise read as the end of the header and lose the boundary with it.
-std::string NormalizeLines(std::string_view raw) {
-    std::string text;
-    text.reserve(raw.size() + 16);
+// The message with LF line ends (LF and CRLF input give identical results), one line at a time:
+// `raw` itself when no line changes, else a copy in `storage`. Repairs one common malformation on
+// the way: a Content-Type parameter continued on a line that is not indented ("Content-Type:
+// multipart/alternative;\nboundary=\"x\""), which MIME parsers otherwise read as the end of the
+// header and lose the boundary with it. Counts the lines that start with "Content-Type:" into
+// `content_types` (entities nest only through Content-Type fields, see Parse).
+std::string_view NormalizeLines(std::string_view raw, std::string& storage, int* content_types) {
+    bool copying = false;
     bool in_content_type = false;  // the previous line belongs to a Content-Type field ending in ';'
+    int count = 0;
     std::size_t pos = 0;
     while (pos < raw.size()) {
-        std::size_t eol = raw.find('\n', pos);
-        std::size_t end = eol == std::string_view::npos ? raw.size() : eol;
+        const char* nl = static_cast<const char*>(std::memchr(raw.data() + pos, '\n', raw.size() - pos));
+        std::size_t end = nl == nullptr ? raw.size() : static_cast<std::size_t>(nl - raw.data());
         std::string_view line = raw.substr(pos, end - pos);
-        if (eol != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+        bool cr = nl != nullptr && !line.empty() && line.back() == '\r';
+        if (cr) line.remove_suffix(1);
         bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+        bool tab = false;
         if (in_content_type && !line.empty() && !continuation) {
             std::size_t eq = line.find('=');
             std::size_t colon = line.find(':');
@@ -1370,7 +1375,7 @@ std::string NormalizeLines(std::string_view raw) {
             if (eq != std::string_view::npos && eq < 40 && (colon == std::string_view::npos || colon > eq) &&
                 (EqualsIgnoreCase(name, "boundary") || EqualsIgnoreCase(name, "charset") ||
                  EqualsIgnoreCase(name, "report-type") || EqualsIgnoreCase(name, "type"))) {
-                text.push_back('\t');
+                tab = true;
                 continuation = true;
             }
         }
@@ -1379,14 +1384,24 @@ std::string NormalizeLines(std::string_view raw) {
         } else if (continuation) {
             in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
         } else {
-            in_content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:") &&
-                              StripWhitespace(line).ends_with(';');
+            bool content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:");
+            if (content_type) ++count;
+            in_content_type = content_type && StripWhitespace(line).ends_with(';');
         }
-        text.append(line);
-        if (eol != std::string_view::npos) text.push_back('\n');
+        if ((cr || tab) && !copying) {
+            storage.reserve(raw.size() + 16);
+            storage.assign(raw.substr(0, pos));
+            copying = true;
+        }
+        if (copying) {
+            if (tab) storage.push_back('\t');
+            storage.append(line);
+            if (nl != nullptr) storage.push_back('\n');
+        }
         pos = end + 1;
     }
-    return text;
+    *content_types = count;
+    return copying ? std::string_view(storage) : raw;
 }
 
 absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
@@ -1413,23 +1428,6 @@ absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
     return absl::OkStatus();
 }
 
-// Entities nest only through Content-Type fields, so their count bounds the depth mimetic's
-// recursive parser can reach before the walker checks depth and part count.
-absl::Status CheckEntityCount(std::string_view text, const Limits& limits) {
-    int count = 0;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        if ((text[pos] == 'c' || text[pos] == 'C') && StartsWithIgnoreCase(text.substr(pos), "content-type:")) ++count;
-        if (count > limits.max_parts) {
-            return absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
-        }
-        std::size_t eol = text.find('\n', pos);
-        if (eol == std::string_view::npos) break;
-        pos = eol + 1;
-    }
-    return absl::OkStatus();
-}
-
 }  // namespace
 
 std::string_view RulesVersion() {
@@ -1440,14 +1438,20 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     if (raw_message.size() > limits.max_message_bytes) {
         return absl::ResourceExhaustedError(StrCat("message larger than ", limits.max_message_bytes, " bytes"));
     }
-    std::string text = NormalizeLines(raw_message);
+    std::string storage;
+    int content_types = 0;
+    std::string_view text = NormalizeLines(raw_message, storage, &content_types);
     if (text.starts_with("From ")) {
         // mbox separator line: not part of the message.
         std::size_t nl = text.find('\n');
-        text.erase(0, nl == std::string::npos ? text.size() : nl + 1);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     }
     if (absl::Status s = CheckIsMessage(text, limits); !s.ok()) return s;
-    if (absl::Status s = CheckEntityCount(text, limits); !s.ok()) return s;
+    // More Content-Type lines than MIME parts allowed: refused before splitting (the splitter counts
+    // the entities it reads, but not those in the bodies of attached messages it leaves unsplit).
+    if (content_types > limits.max_parts) {
+        return absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
+    }
 
     absl::StatusOr<FlatMessage> flat = FlattenMessage(text, {limits.max_depth, limits.max_parts});
     if (!flat.ok()) return flat.status();
