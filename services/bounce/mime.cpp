@@ -126,15 +126,32 @@ std::string DecodeQuotedPrintable(std::string_view text) {
         auto c = static_cast<unsigned char>(text[i]);
         switch (state) {
             case kWaitingChar: {
+                // Shortcuts for what the machine does most (prev is empty in this state): blanks
+                // followed by text are kept, a line end becomes LF, "=XX" a byte.
                 if (blank(c)) {
+                    std::size_t j = i + 1;
+                    while (j < n && blank(static_cast<unsigned char>(text[j])))
+                        ++j;
+                    if (j < n && !newline(static_cast<unsigned char>(text[j]))) {
+                        out.append(text.substr(i, j - i));
+                        i = j;
+                        continue;
+                    }
                     state = kBlank;
                     continue;
                 }
                 if (newline(c)) {
-                    state = kNewline;
+                    out.push_back('\n');
+                    ++i;
+                    if (i < n && text[i] == (c == '\n' ? '\r' : '\n')) ++i;
                     continue;
                 }
                 if (c == '=') {
+                    if (i + 2 < n && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
+                        out.push_back(static_cast<char>(HexValue(text[i + 1]) << 4 | HexValue(text[i + 2])));
+                        i += 3;
+                        continue;
+                    }
                     state = kAfterEq;
                     prev.push_back('=');
                     ++i;
@@ -394,30 +411,31 @@ std::string UnfoldAndDecode(std::string_view value) {
 
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     std::vector<HeaderField> fields;
+    fields.reserve(16);
     std::size_t pos = 0;
-    std::string name;
-    std::string value;
+    // The current field: its name and its value, text[value_begin, value_end) with its folds.
+    std::string_view name;
+    std::size_t value_begin = 0;
+    std::size_t value_end = 0;
     auto flush = [&] {
         if (!name.empty() && fields.size() < max_fields) {
-            fields.push_back({LowerAscii(name), UnfoldAndDecode(value)});
+            fields.push_back({LowerAscii(name), UnfoldAndDecode(text.substr(value_begin, value_end - value_begin))});
         }
-        name.clear();
-        value.clear();
+        name = {};
     };
     while (pos < text.size()) {
-        std::size_t eol = text.find('\n', pos);
-        std::string_view line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-        pos = eol == std::string_view::npos ? text.size() : eol + 1;
+        const char* nl = static_cast<const char*>(std::memchr(text.data() + pos, '\n', text.size() - pos));
+        std::size_t eol = nl == nullptr ? text.size() : static_cast<std::size_t>(nl - text.data());
+        std::size_t line_start = pos;
+        std::string_view line = text.substr(pos, eol - pos);
+        pos = nl == nullptr ? text.size() : eol + 1;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (StripWhitespace(line).empty()) {
             if (!name.empty() || !fields.empty()) break;
             continue;  // leading blank lines
         }
         if ((line[0] == ' ' || line[0] == '\t') && !name.empty()) {
-            if (value.size() < kMaxHeaderValueBytes) {
-                value.push_back('\n');
-                value.append(line);
-            }
+            value_end = line_start + line.size();
             continue;
         }
         std::size_t colon = line.find(':');
@@ -429,13 +447,11 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
         std::string_view candidate = line.substr(0, colon);
         bool valid =
             std::all_of(candidate.begin(), candidate.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
-        if (!valid) {
-            flush();
-            continue;
-        }
         flush();
-        name = std::string(candidate);
-        value = std::string(line.substr(colon + 1));
+        if (!valid) continue;
+        name = candidate;
+        value_begin = line_start + colon + 1;
+        value_end = line_start + line.size();
     }
     flush();
     return Headers(std::move(fields));
