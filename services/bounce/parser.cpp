@@ -40,14 +40,14 @@ std::string Lower(std::string_view s) {
     return LowerAscii(s);
 }
 
-// Position of `needle` (lower-case) in `text`, ignoring ASCII case; npos if absent.
+// Position of `needle` (lower-case, ending in a byte that has no case, such as ':') in `text`,
+// ignoring ASCII case; npos if absent. Looks only where that last byte occurs.
 std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
     if (needle.empty() || needle.size() > text.size()) return needle.empty() ? 0 : std::string_view::npos;
-    char first = needle[0];
-    char first_upper = (first >= 'a' && first <= 'z') ? static_cast<char>(first - 32) : first;
-    for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
-        if (text[i] != first && text[i] != first_upper) continue;
-        if (StartsWithIgnoreCase(text.substr(i), needle)) return i;
+    const std::size_t k = needle.size() - 1;
+    for (std::size_t at = text.find(needle.back(), k); at != std::string_view::npos;
+         at = text.find(needle.back(), at + 1)) {
+        if (EqualsIgnoreCase(text.substr(at - k, k), needle.substr(0, k))) return at - k;
     }
     return std::string_view::npos;
 }
@@ -769,7 +769,9 @@ bool OnlyBoilerplate(std::string_view text, std::string_view address) {
     return std::none_of(rest.begin(), rest.end(), [](char c) { return IsAlnum(c); });
 }
 
-std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
+// `commands_only`: the records get their recipient, diagnostic and SMTP command only (FillFromText
+// needs no more when the DSN records have their diagnostic and status).
+std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text, bool commands_only = false) {
     std::vector<Draft> drafts;
     std::string_view section = ctx.Section(text);
     std::vector<std::string_view> lines = Lines(section);
@@ -844,7 +846,11 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
         d.record.kind = "nonstandard";
         d.record.recipient = address;
         d.record.diagnostic = Squeeze(diag);
-        FillFromDiagnostic(d.record);
+        if (commands_only) {
+            d.record.smtp_command = FindCommand(Lower(d.record.diagnostic));  // as FillFromDiagnostic finds it
+        } else {
+            FillFromDiagnostic(d.record);
+        }
         drafts.push_back(std::move(d));
     }
     return drafts;
@@ -853,7 +859,12 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
 // Missing diagnostics of DSN records: the recipient's paragraph of the human-readable part.
 void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& drafts) {
     if (drafts.empty()) return;
-    std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text);
+    // Only recipients and SMTP commands are taken from the text when every record has a diagnostic
+    // and a status (the loop below stops there).
+    bool commands_only = std::all_of(drafts.begin(), drafts.end(), [](const Draft& d) {
+        return !d.record.diagnostic.empty() && !d.record.status.empty();
+    });
+    std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text, commands_only);
     for (std::size_t di = 0; di < drafts.size(); ++di) {
         Draft& d = drafts[di];
         if (d.record.recipient.empty() && di < text_drafts.size()) {
@@ -1461,6 +1472,8 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     ctx.bounce_to = FirstAddress(ctx.flat.headers.Get("to"));
 
     std::vector<Draft> drafts;
+    // FindOriginal(ctx, body_text), once it has been asked for.
+    std::optional<std::optional<OriginalMessage>> original;
     std::string html_text;
     const std::string_view body_text = FirstTextBody(ctx.flat, html_text);
     ctx.body = body_text;
@@ -1535,10 +1548,9 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             std::vector<std::string_view> tos;
             for (const AttachedMessage& a : ctx.flat.attached)
                 tos.push_back(a.headers.Get("to"));
-            std::optional<OriginalMessage> quoted;
             if (tos.empty()) {
-                quoted = FindOriginal(ctx, body_text);
-                if (quoted) tos.push_back(quoted->to);
+                original = FindOriginal(ctx, body_text);
+                if (*original) tos.push_back((*original)->to);
             }
             for (std::string_view to_field : tos) {
                 std::string to = FirstAddress(to_field);
@@ -1573,13 +1585,11 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             drafts.push_back(std::move(d));
         }
     }
-    {
+    if (std::any_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.smtp_command.empty(); })) {
         // A transcript naming exactly one SMTP command applies to every recipient without one.
-        std::string lower = Lower(ctx.Section(body_text));
-        std::string command = FindCommand(lower);
-        if (!command.empty()) ctx.text_command = command;
+        ctx.text_command = FindCommand(Lower(ctx.Section(body_text)));
     }
-    ctx.report.original = FindOriginal(ctx, body_text);
+    ctx.report.original = original ? std::move(*original) : FindOriginal(ctx, body_text);
     Finish(ctx, drafts);
     return std::move(ctx.report);
 }
