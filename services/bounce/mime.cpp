@@ -38,6 +38,7 @@ void StripInPlace(std::string& out) {
 
 // Joins folded lines and collapses the fold whitespace to one space.
 std::string Unfold(std::string_view value) {
+    if (value.empty()) return {};
     const bool folded = std::memchr(value.data(), '\n', value.size()) != nullptr ||
                         std::memchr(value.data(), '\r', value.size()) != nullptr;
     if (!folded) return std::string(StripWhitespace(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
@@ -99,6 +100,25 @@ bool Headers::Has(std::string_view name) const {
         if (f.name.size() == name.size() && EqualsIgnoreCase(f.name, name)) return true;
     }
     return false;
+}
+
+void Headers::Add(std::string_view name, std::string_view raw_value, bool decode) {
+    const bool folded = !raw_value.empty() && (std::memchr(raw_value.data(), '\n', raw_value.size()) != nullptr ||
+                                               std::memchr(raw_value.data(), '\r', raw_value.size()) != nullptr);
+    if (!folded) {
+        // As Unfold() gives it, without a copy.
+        std::string_view value = StripWhitespace(raw_value.substr(0, std::min(raw_value.size(), kMaxHeaderValueBytes)));
+        if (!decode || FindBytes(value, "=?") == std::string_view::npos) {
+            fields_.push_back({name, value});
+            return;
+        }
+        storage_.push_front(DecodeEncodedWords(value));
+    } else {
+        std::string unfolded = Unfold(raw_value);
+        if (decode && FindBytes(unfolded, "=?") != std::string::npos) unfolded = DecodeEncodedWords(unfolded);
+        storage_.push_front(std::move(unfolded));
+    }
+    fields_.push_back({name, storage_.front()});
 }
 
 std::string DecodeBase64(std::string_view text) {
@@ -400,18 +420,9 @@ std::string DecodeEncodedWords(std::string_view value) {
     return out;
 }
 
-namespace {
-// Unfold(), then DecodeEncodedWords() only when there is an encoded word (one copy less).
-std::string UnfoldAndDecode(std::string_view value) {
-    std::string unfolded = Unfold(value);
-    if (FindBytes(unfolded, "=?") == std::string::npos) return unfolded;
-    return DecodeEncodedWords(unfolded);
-}
-}  // namespace
-
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
-    std::vector<HeaderField> fields;
-    fields.reserve(16);
+    Headers fields;
+    fields.Reserve(16);
     std::size_t pos = 0;
     // The current field: its name and its value, text[value_begin, value_end) with its folds.
     std::string_view name;
@@ -419,7 +430,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     std::size_t value_end = 0;
     auto flush = [&] {
         if (!name.empty() && fields.size() < max_fields) {
-            fields.push_back({LowerAscii(name), UnfoldAndDecode(text.substr(value_begin, value_end - value_begin))});
+            fields.Add(name, text.substr(value_begin, value_end - value_begin), true);
         }
         name = {};
     };
@@ -454,7 +465,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
         value_end = line_start + line.size();
     }
     flush();
-    return Headers(std::move(fields));
+    return fields;
 }
 
 bool IsTraceField(std::string_view name) {
@@ -689,45 +700,36 @@ class Flattener {
         }
         // The top-level header and the headers of attached messages are decoded in full (trace fields
         // aside); parts need just their Content-* fields.
-        std::vector<HeaderField> own;
-        std::vector<HeaderField> full;
-        std::string_view transfer_encoding_raw;
-        bool transfer_encoding_seen = false;
+        Headers own;
+        Headers full;
+        if (role != Role::kPart) full.Reserve(32);
         std::size_t body_start = ScanHeader(text, [&](std::string_view name, std::string_view value) {
-            if (IsContentField(name)) {
-                if (!transfer_encoding_seen && EqualsIgnoreCase(name, "content-transfer-encoding")) {
-                    transfer_encoding_raw = value;
-                    transfer_encoding_seen = true;
-                }
-                if (role == Role::kPart) own.push_back({LowerAscii(name), Unfold(value)});
-            }
-            if (role != Role::kPart && full.size() < kMaxFields && !IsTraceField(name)) {
-                full.push_back({LowerAscii(name), UnfoldAndDecode(value)});
+            if (role == Role::kPart) {
+                if (IsContentField(name)) own.Add(name, value, false);
+            } else if (full.size() < kMaxFields && !IsTraceField(name)) {
+                full.Add(name, value, true);
             }
         });
         std::string_view body = text.substr(body_start);
-        const Headers* headers = nullptr;
-        Headers own_headers;
+        const Headers* headers = &own;
         bool report = false;
         if (role == Role::kTop) {
-            out_.headers = Headers(std::move(full));
+            out_.headers = std::move(full);
             headers = &out_.headers;
         } else if (role == Role::kAttached) {
-            out_.attached.push_back({Headers(std::move(full))});
+            out_.attached.push_back({std::move(full)});
             headers = &out_.attached.back().headers;
             // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
             // bounce): its parts are read like the top level's.
             report = message_level == 1 &&
                      StartsWithIgnoreCase(StripWhitespace(headers->Get("content-type")), "multipart/report");
-        } else {
-            own_headers = Headers(std::move(own));
-            headers = &own_headers;
         }
-        // Read before out_.attached may grow (headers can point into it).
-        std::string content_type_value(headers->Get("content-type"));
+        // Values view the message or nodes of the Headers' storage: they stay put when out_.attached
+        // grows (`headers` may not).
+        const std::string_view content_type_value = headers->Get("content-type");
+        const Encoding encoding = TransferEncoding(headers->Get("content-transfer-encoding"));
         auto [type, subtype, charset] = SplitContentType(content_type_value);
         std::string content_type = type.empty() ? "text/plain" : StrCat(type, "/", subtype);
-        Encoding encoding = TransferEncoding(Unfold(transfer_encoding_raw));
         if (role == Role::kAttached) {
             if (report) {
                 decode = true;
@@ -752,7 +754,8 @@ class Flattener {
             if (encoding == Encoding::kIdentity) {
                 out_.attached.push_back({ParseHeaderBlock(body)});
             } else {
-                out_.attached.push_back({ParseHeaderBlock(Decode(body, encoding))});
+                out_.storage.push_front(Decode(body, encoding));
+                out_.attached.push_back({ParseHeaderBlock(out_.storage.front())});
             }
             return;
         }
@@ -764,15 +767,14 @@ class Flattener {
         }
         if (headers_part) {
             // Read as the header of the original; the part's body stays empty.
-            std::string storage;
             std::string_view decoded = body;
             if (encoding != Encoding::kIdentity) {
-                storage = Decode(body, encoding);
-                decoded = storage;
+                out_.storage.push_front(Decode(body, encoding));
+                decoded = out_.storage.front();
             }
             if (!SameInUtf8(decoded, charset)) {
-                storage = ToUtf8(decoded, charset);
-                decoded = storage;
+                out_.storage.push_front(ToUtf8(decoded, charset));
+                decoded = out_.storage.front();
             }
             out_.attached.push_back({ParseHeaderBlock(decoded)});
         } else if (type.empty() || type == "text" || type == "message") {
@@ -780,13 +782,11 @@ class Flattener {
         }
         Headers part_headers;
         if (role == Role::kTop) {
-            std::vector<HeaderField> content_fields;
             for (const HeaderField& f : out_.headers.fields()) {
-                if (IsContentField(f.name)) content_fields.push_back(f);
+                if (IsContentField(f.name)) part_headers.AddView(f.name, f.value);
             }
-            part_headers = Headers(std::move(content_fields));
         } else {
-            part_headers = std::move(own_headers);
+            part_headers = std::move(own);
         }
         out_.parts.push_back(
             {std::move(content_type), std::move(charset), {}, depth, message_level, std::move(part_headers)});

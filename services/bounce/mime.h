@@ -3,6 +3,7 @@
 // encodings undone (mimetic's codecs) and text converted to UTF-8. Internal to rebound::bounce.
 
 #include <cstddef>
+#include <forward_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,24 +13,40 @@
 
 namespace rebound::bounce {
 
-// One unfolded header field; `name` is lower-case, `value` has RFC 2047 words decoded.
+// One header field: `name` as written (compare it case-insensitively), `value` unfolded, without
+// outer blanks, RFC 2047 words decoded where the reader asked for it. Both are views, into the text
+// the header was read from or into the storage of the Headers that holds the field.
 struct HeaderField {
-    std::string name;
-    std::string value;
+    std::string_view name;
+    std::string_view value;
 };
 
+// Header fields in their order. Move-only: values may point into its own storage.
 class Headers {
   public:
     Headers() = default;
-    explicit Headers(std::vector<HeaderField> fields) : fields_(std::move(fields)) {}
+    Headers(Headers&&) noexcept = default;
+    Headers& operator=(Headers&&) noexcept = default;
+    Headers(const Headers&) = delete;
+    Headers& operator=(const Headers&) = delete;
+
     // First value of the field (name compared case-insensitively), or "" if absent.
     std::string_view Get(std::string_view name) const;
     bool Has(std::string_view name) const;
     const std::vector<HeaderField>& fields() const { return fields_; }
     bool empty() const { return fields_.empty(); }
+    std::size_t size() const { return fields_.size(); }
+
+    // Adds a field from its raw value (folds included), unfolded and, with `decode`, with RFC 2047
+    // words decoded. `name` and `raw_value` are viewed: their text must outlive the Headers.
+    void Add(std::string_view name, std::string_view raw_value, bool decode);
+    // Adds a field as it is; the text of both views must outlive the Headers.
+    void AddView(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }
+    void Reserve(std::size_t n) { fields_.reserve(n); }
 
   private:
     std::vector<HeaderField> fields_;
+    std::forward_list<std::string> storage_;  // values that are not in the text (unfolded, decoded)
 };
 
 struct MimePart {
@@ -58,18 +75,21 @@ struct MimeLimits {
     int max_parts = 256;
 };
 
+// Views into the message it was made from (header fields): keep the message alive while it is used.
 struct FlatMessage {
     Headers headers;  // top-level header
     std::vector<MimePart> parts;
     std::vector<AttachedMessage> attached;
+    std::forward_list<std::string> storage;  // decoded texts that attached headers view
 };
 
-// `message` must use LF line ends. RESOURCE_EXHAUSTED past a limit (checked while splitting: no
+// `message` must use LF line ends and outlive the result. RESOURCE_EXHAUSTED past a limit (checked while splitting: no
 // recursion goes deeper than max_depth). Any other input gives a FlatMessage.
 absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeLimits& limits);
 
 // Parses a header block ("Name: value" lines, folded continuation lines) as in
-// text/rfc822-headers; stops at the first empty line. At most `max_fields` fields.
+// text/rfc822-headers; stops at the first empty line. At most `max_fields` fields. The result views
+// `text`: keep it alive while the Headers are used.
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields = 512);
 
 // Trace and signature fields no parser reads (Received, DKIM-Signature, ARC-*, ...), which make up

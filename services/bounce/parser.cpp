@@ -577,16 +577,20 @@ std::string DsnAddress(std::string_view value) {
 
 bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>& drafts) {
     std::vector<std::string_view> blocks = Blocks(body.substr(0, std::min(body.size(), kMaxSectionBytes)));
-    Headers per_message;
+    std::vector<Headers> parsed;
+    parsed.reserve(blocks.size());
+    const Headers no_fields;
+    const Headers* per_message = &no_fields;
     bool found = false;
     for (std::size_t b = 0; b < blocks.size(); ++b) {
-        Headers h = ParseHeaderBlock(blocks[b]);
+        parsed.push_back(ParseHeaderBlock(blocks[b]));
+        const Headers& h = parsed.back();
         bool is_recipient = h.Has("final-recipient") || h.Has("original-recipient") || h.Has("x-actual-recipient");
         if (!is_recipient) {
-            if (b == 0 || per_message.empty()) per_message = h;
+            if (b == 0 || per_message->empty()) per_message = &h;
             continue;
         }
-        if (b == 0) per_message = h;
+        if (b == 0) per_message = &h;
         if (static_cast<int>(drafts.size()) >= ctx.limits.max_records) break;
         Draft d;
         Record& r = d.record;
@@ -605,7 +609,7 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
         }
         r.diagnostic = Squeeze(diag);
         r.remote_mta = AfterType(h.Get("remote-mta"));
-        r.reporting_mta = AfterType(per_message.Get("reporting-mta"));
+        r.reporting_mta = AfterType(per_message->Get("reporting-mta"));
         if (h.Has("last-attempt-date")) r.last_attempt_date = std::string(StripWhitespace(h.Get("last-attempt-date")));
         std::string_view x_status = h.Get("x-postfix-sender");
         (void)x_status;
@@ -613,9 +617,9 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
         drafts.push_back(std::move(d));
         found = true;
     }
-    if (ctx.report.reporting_mta.empty()) ctx.report.reporting_mta = AfterType(per_message.Get("reporting-mta"));
+    if (ctx.report.reporting_mta.empty()) ctx.report.reporting_mta = AfterType(per_message->Get("reporting-mta"));
     if (ctx.report.arrival_date.empty()) {
-        ctx.report.arrival_date = std::string(StripWhitespace(per_message.Get("arrival-date")));
+        ctx.report.arrival_date = std::string(StripWhitespace(per_message->Get("arrival-date")));
     }
     return found;
 }
@@ -1192,8 +1196,9 @@ void CollectCandidates(const Headers& h, OriginalMessage& o) {
         }
     };
     for (const HeaderField& f : h.fields()) {
-        if (f.name == "return-path" || f.name == "errors-to" || f.name == "sender" || f.name == "from" ||
-            f.name == "to" || f.name == "reply-to" || f.name == "list-unsubscribe" || f.name.starts_with("x-")) {
+        auto is = [&](std::string_view name) { return EqualsIgnoreCase(f.name, name); };
+        if (is("return-path") || is("errors-to") || is("sender") || is("from") || is("to") || is("reply-to") ||
+            is("list-unsubscribe") || StartsWithIgnoreCase(f.name, "x-")) {
             add(f.value);
         }
     }
@@ -1241,7 +1246,7 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     // RFC 5965 allows Original-Rcpt-To once per recipient of the reported message.
     std::vector<std::string> more;
     for (const HeaderField& f : h.fields()) {
-        if (f.name != "original-rcpt-to") continue;
+        if (!EqualsIgnoreCase(f.name, "original-rcpt-to")) continue;
         std::string a = FirstAddress(f.value);
         if (a.empty()) continue;
         if (r.recipient.empty()) {

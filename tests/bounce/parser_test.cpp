@@ -817,14 +817,15 @@ TEST(BounceMime, BrokenMultiparts) {
               "text/plain@2/0=inner|text/html@1/0=|");
     // An attached original: its header is read, its body is not split; a forwarded delivery
     // report is read like the top level.
-    absl::StatusOr<FlatMessage> flat = FlattenMessage(
+    // (A FlatMessage views its message: the texts are kept in variables.)
+    const std::string attached =
         head +
-            "--b\nContent-Type: message/rfc822\n\nTo: u@example.net\n"
-            "Content-Type: multipart/mixed; boundary=o\n\n--o\n\noriginal\n--o--\n"
-            "--b\nContent-Type: message/rfc822\n\nFrom: gw@example.org\n"
-            "Content-Type: multipart/report; report-type=delivery-status; boundary=r\n\n"
-            "--r\n\ninner text\n--r\nContent-Type: message/delivery-status\n\nStatus: 5.1.1\n--r--\n--b--\n",
-        {});
+        "--b\nContent-Type: message/rfc822\n\nTo: u@example.net\n"
+        "Content-Type: multipart/mixed; boundary=o\n\n--o\n\noriginal\n--o--\n"
+        "--b\nContent-Type: message/rfc822\n\nFrom: gw@example.org\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=r\n\n"
+        "--r\n\ninner text\n--r\nContent-Type: message/delivery-status\n\nStatus: 5.1.1\n--r--\n--b--\n";
+    absl::StatusOr<FlatMessage> flat = FlattenMessage(attached, {});
     ASSERT_TRUE(flat.ok()) << flat.status();
     ASSERT_EQ(flat->attached.size(), 2u);
     EXPECT_EQ(flat->attached[0].headers.Get("to"), "u@example.net");
@@ -834,10 +835,10 @@ TEST(BounceMime, BrokenMultiparts) {
     EXPECT_EQ(flat->parts[0].message_level, 1);
     EXPECT_EQ(flat->parts[1].body, "Status: 5.1.1");
     // text/rfc822-headers and message/global are read as attached headers.
-    flat = FlattenMessage(head +
-                              "--b\nContent-Type: text/rfc822-headers\n\nTo: a@example.net\n"
-                              "--b\nContent-Type: message/global\n\nTo: b@example.net\n\nbody\n--b--\n",
-                          {});
+    const std::string headers_parts = head +
+                                      "--b\nContent-Type: text/rfc822-headers\n\nTo: a@example.net\n"
+                                      "--b\nContent-Type: message/global\n\nTo: b@example.net\n\nbody\n--b--\n";
+    flat = FlattenMessage(headers_parts, {});
     ASSERT_TRUE(flat.ok()) << flat.status();
     ASSERT_EQ(flat->attached.size(), 2u);
     EXPECT_EQ(flat->attached[0].headers.Get("to"), "a@example.net");
@@ -925,10 +926,11 @@ TEST(BounceSearch, FindBytesMatchesFind) {
 }
 
 TEST(BounceMime, HeaderBlockUnfolds) {
-    Headers h = ParseHeaderBlock(
+    const std::string block =
         "Subject: one\n   two\n\tthree  \nX-Empty:\nTo:  <a@example.org>\r\n  , b@example.org\r\n"
         "Long: " +
-        std::string(70000, 'x') + "\n\n");
+        std::string(70000, 'x') + "\n\n";
+    Headers h = ParseHeaderBlock(block);  // views `block`
     EXPECT_EQ(h.Get("subject"), "one two three");
     EXPECT_EQ(h.Get("x-empty"), "");
     EXPECT_EQ(h.Get("to"), "<a@example.org> , b@example.org");
