@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <tuple>
 
@@ -88,16 +89,24 @@ std::string LowerString(std::string_view s) {
 
 }  // namespace
 
+namespace {
+// EqualsIgnoreCase(name, query), with the cheap tests first (most fields differ in length or first letter).
+bool SameName(std::string_view name, std::string_view query) {
+    return name.size() == query.size() && !name.empty() && (name[0] | 0x20) == (query[0] | 0x20) &&
+           EqualsIgnoreCase(name, query);
+}
+}  // namespace
+
 std::string_view Headers::Get(std::string_view name) const {
     for (const HeaderField& f : fields_) {
-        if (f.name.size() == name.size() && EqualsIgnoreCase(f.name, name)) return f.value;
+        if (SameName(f.name, name)) return f.value;
     }
     return {};
 }
 
 bool Headers::Has(std::string_view name) const {
     for (const HeaderField& f : fields_) {
-        if (f.name.size() == name.size() && EqualsIgnoreCase(f.name, name)) return true;
+        if (SameName(f.name, name)) return true;
     }
     return false;
 }
@@ -292,19 +301,35 @@ bool ValidUtf8(std::string_view s) {
 
 namespace {
 // True when `text` in `charset` is already what ToUtf8 returns.
+// No byte of `text` is 8-bit, ESC or '~'; eight bytes at a time.
+bool PlainAscii(std::string_view text) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    const char* p = text.data();
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, p + i, 8);
+        if ((x & kHigh) != 0) return false;
+        // A zero byte in x ^ pattern (exact once no byte has its high bit set).
+        std::uint64_t esc = x ^ (0x1b * kOnes);
+        std::uint64_t tilde = x ^ (0x7e * kOnes);
+        if ((((esc - kOnes) & ~esc) | ((tilde - kOnes) & ~tilde)) & kHigh) return false;
+    }
+    for (; i < n; ++i) {
+        auto c = static_cast<unsigned char>(p[i]);
+        if (c >= 0x80 || c == 0x1b || c == '~') return false;
+    }
+    return true;
+}
+
 bool SameInUtf8(std::string_view text, std::string_view cs) {
     if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") return true;
     // 7-bit text is the same in UTF-8, except for stateful encodings (ISO-2022 escapes, UTF-7).
-    bool ascii = std::all_of(text.begin(), text.end(),
-                             [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != '\x1b' && c != '~'; });
-    return ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32";
+    return cs != "utf-7" && cs != "utf-16" && cs != "utf-32" && PlainAscii(text);
 }
 }  // namespace
-
-void ToUtf8InPlace(std::string& text, std::string_view charset) {
-    if (SameInUtf8(text, LowerString(charset))) return;
-    text = ToUtf8(text, charset);
-}
 
 std::string ToUtf8(std::string_view text, std::string_view charset) {
     std::string cs = LowerString(charset);
@@ -767,16 +792,7 @@ class Flattener {
         }
         if (headers_part) {
             // Read as the header of the original; the part's body stays empty.
-            std::string_view decoded = body;
-            if (encoding != Encoding::kIdentity) {
-                out_.storage.push_front(Decode(body, encoding));
-                decoded = out_.storage.front();
-            }
-            if (!SameInUtf8(decoded, charset)) {
-                out_.storage.push_front(ToUtf8(decoded, charset));
-                decoded = out_.storage.front();
-            }
-            out_.attached.push_back({ParseHeaderBlock(decoded)});
+            out_.attached.push_back({ParseHeaderBlock(Utf8Text(body, encoding, charset))});
         } else if (type.empty() || type == "text" || type == "message") {
             pending_.push_back({out_.parts.size(), body, encoding});
         }
@@ -842,9 +858,9 @@ class Flattener {
         std::size_t first = boundary.empty() ? std::string_view::npos : find_delimiter(0);
         std::string_view preamble = first == std::string_view::npos ? body : body.substr(0, text_end(0, first));
         if (!StripWhitespace(preamble).empty()) {
-            std::string text;
-            if (message_level == 0 || decode) text = ToUtf8(preamble, charset);
-            out_.parts.push_back({"text/x-preamble", charset, std::move(text), depth, message_level, {}});
+            std::string_view text;
+            if (message_level == 0 || decode) text = Utf8Text(preamble, Encoding::kIdentity, charset);
+            out_.parts.push_back({"text/x-preamble", charset, text, depth, message_level, {}});
         }
         if (first == std::string_view::npos) return;
         while (status_.ok() && !close) {
@@ -881,9 +897,23 @@ class Flattener {
                 if (html_done || part.message_level > 0) continue;
                 html_done = true;
             }
-            part.body = Decode(pending.raw, pending.encoding);
-            ToUtf8InPlace(part.body, part.charset);
+            part.body = Utf8Text(pending.raw, pending.encoding, part.charset);
         }
+    }
+
+    // `raw` decoded and in UTF-8: a view of the message when it already is, else of a decoded copy
+    // kept in out_.storage.
+    std::string_view Utf8Text(std::string_view raw, Encoding encoding, std::string_view charset) {
+        std::string_view text = raw;
+        if (encoding != Encoding::kIdentity) {
+            out_.storage.push_front(Decode(raw, encoding));
+            text = out_.storage.front();
+        }
+        if (!SameInUtf8(text, charset)) {
+            out_.storage.push_front(ToUtf8(text, charset));
+            text = out_.storage.front();
+        }
+        return text;
     }
 
     static constexpr std::size_t kMaxFields = 512;

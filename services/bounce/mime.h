@@ -52,12 +52,13 @@ class Headers {
 struct MimePart {
     std::string content_type;  // lower-case "type/subtype"; "text/plain" when absent
     std::string charset;       // lower-case, may be empty
-    // Transfer decoding undone, converted to UTF-8. Only the bodies the parsers read are decoded:
+    // Transfer decoding undone, converted to UTF-8: a view of the message, or of FlatMessage::storage
+    // when decoding changed it. Only the bodies the parsers read are decoded:
     // text/* and message/* parts, except text/html when there is a text/plain part at the top level
     // (the first HTML part stands in for a missing one), and except the parts inside an attached
     // message (message_level > 0) unless it is a forwarded delivery report. Other bodies are empty;
     // so are text/rfc822-headers parts, which are read as AttachedMessage headers.
-    std::string body;
+    std::string_view body;
     int depth = 0;          // 0 = top-level entity
     int message_level = 0;  // number of enclosing message/rfc822 entities
     Headers headers;        // the part's own Content-* fields
@@ -75,12 +76,13 @@ struct MimeLimits {
     int max_parts = 256;
 };
 
-// Views into the message it was made from (header fields): keep the message alive while it is used.
+// Views into the message it was made from (header fields, bodies): keep the message alive while it
+// is used.
 struct FlatMessage {
     Headers headers;  // top-level header
     std::vector<MimePart> parts;
     std::vector<AttachedMessage> attached;
-    std::forward_list<std::string> storage;  // decoded texts that attached headers view
+    std::forward_list<std::string> storage;  // decoded texts that bodies and attached headers view
 };
 
 // `message` must use LF line ends and outlive the result. RESOURCE_EXHAUSTED past a limit (checked while splitting: no
@@ -101,8 +103,6 @@ std::string DecodeEncodedWords(std::string_view value);
 
 // Converts `text` from `charset` to UTF-8 (iconv); invalid sequences are replaced.
 std::string ToUtf8(std::string_view text, std::string_view charset);
-// The same, converting `text` only when it is not already the result.
-void ToUtf8InPlace(std::string& text, std::string_view charset);
 
 std::string DecodeBase64(std::string_view text);
 std::string DecodeQuotedPrintable(std::string_view text);

@@ -56,6 +56,13 @@ bool Contains(std::string_view haystack, std::string_view needle) {
     return FindBytes(haystack, needle) != std::string_view::npos;
 }
 
+// IsSpace() as a table, for the loops over every byte of a text.
+constexpr std::array<bool, 256> kSpaceTable = [] {
+    std::array<bool, 256> t{};
+    t[' '] = t['\t'] = t['\r'] = t['\n'] = true;
+    return t;
+}();
+
 // Collapses whitespace and cuts at `max` bytes without splitting a UTF-8 sequence.
 std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes) {
     std::string out;
@@ -74,7 +81,7 @@ std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes
         if (space) out.push_back(' ');
         space = false;
         std::size_t j = i + 1;
-        while (j < n && !IsSpace(text[j]))
+        while (j < n && !kSpaceTable[static_cast<unsigned char>(text[j])])
             ++j;
         // The byte-at-a-time loop stopped appending once `max` was reached (then cut to `max`).
         std::size_t room = max + 1 > out.size() ? max + 1 - out.size() : 0;
@@ -1159,18 +1166,21 @@ std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) 
     for (const MimePart& p : flat.parts) {
         if (p.message_level > 0) continue;
         if (p.content_type == "text/html") {
-            // Strip tags for a readable diagnostic.
+            // Strip tags for a readable diagnostic: text outside tags is kept, each '>' becomes a blank.
             std::string out;
+            out.reserve(p.body.size());
             bool tag = false;
-            for (char c : p.body) {
-                if (c == '<') {
-                    tag = true;
-                } else if (c == '>') {
-                    tag = false;
-                    out.push_back(' ');
-                } else if (!tag) {
-                    out.push_back(c);
-                }
+            const std::string_view body = p.body;
+            std::size_t i = 0;
+            while (i < body.size()) {
+                std::size_t j = i;
+                while (j < body.size() && body[j] != '<' && body[j] != '>')
+                    ++j;
+                if (!tag) out.append(body.substr(i, j - i));
+                if (j == body.size()) break;
+                tag = body[j] == '<';
+                if (!tag) out.push_back(' ');
+                i = j + 1;
             }
             html_text = std::move(out);
             return html_text;
@@ -1518,7 +1528,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         FillFromText(ctx, body_text, drafts);
         if (drafts.empty()) {
             // A delivery report forwarded inside this message, which says nothing of its own.
-            std::string inner_text;
+            std::string_view inner_text;
             for (const MimePart& p : ctx.flat.parts) {
                 if (p.message_level != 1 || p.body.empty()) continue;
                 if (inner_text.empty() && p.content_type == "text/plain") inner_text = p.body;
