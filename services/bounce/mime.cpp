@@ -2,7 +2,7 @@
 // mimetic's MimeEntity: its load copies every byte of the message one character at a time into a
 // tree of strings (header fields, bodies, preambles), and re-parses Content-Type for every entity.
 // Measured with callgrind over the corpus, that load and the conversion of its tree were 42% of
-// Parse (about 130k of 320k instructions per message), most of it for bodies no parser reads. One
+// Parse (about 140k of 320k instructions per message), most of it for bodies no parser reads. One
 // pass over views cuts each entity's header once, finds multipart delimiters with a substring search
 // and decodes only the bodies that are read. mimetic still provides the Base64 codec.
 #include "services/bounce/mime.h"
