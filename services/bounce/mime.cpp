@@ -1,3 +1,10 @@
+// MIME structure is split here, by our own code over string_views of the message, not by
+// mimetic's MimeEntity: its load copies every byte of the message one character at a time into a
+// tree of strings (header fields, bodies, preambles), and re-parses Content-Type for every entity.
+// Measured with callgrind over the corpus, that load and the conversion of its tree were 42% of
+// Parse (about 140k of 320k instructions per message), most of it for bodies no parser reads. One
+// pass over views cuts each entity's header once, finds multipart delimiters with a substring search
+// and decodes only the bodies that are read. mimetic still provides the Base64 codec.
 #include "services/bounce/mime.h"
 
 #include <iconv.h>
@@ -5,9 +12,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
-#include <exception>
-#include <memory>
 #include <tuple>
 
 #include "services/bounce/search.h"
@@ -33,6 +39,7 @@ void StripInPlace(std::string& out) {
 
 // Joins folded lines and collapses the fold whitespace to one space.
 std::string Unfold(std::string_view value) {
+    if (value.empty()) return {};
     const bool folded = std::memchr(value.data(), '\n', value.size()) != nullptr ||
                         std::memchr(value.data(), '\r', value.size()) != nullptr;
     if (!folded) return std::string(StripWhitespace(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
@@ -82,18 +89,45 @@ std::string LowerString(std::string_view s) {
 
 }  // namespace
 
+namespace {
+// EqualsIgnoreCase(name, query), with the cheap tests first (most fields differ in length or first letter).
+bool SameName(std::string_view name, std::string_view query) {
+    return name.size() == query.size() && !name.empty() && (name[0] | 0x20) == (query[0] | 0x20) &&
+           EqualsIgnoreCase(name, query);
+}
+}  // namespace
+
 std::string_view Headers::Get(std::string_view name) const {
     for (const HeaderField& f : fields_) {
-        if (f.name.size() == name.size() && EqualsIgnoreCase(f.name, name)) return f.value;
+        if (SameName(f.name, name)) return f.value;
     }
     return {};
 }
 
 bool Headers::Has(std::string_view name) const {
     for (const HeaderField& f : fields_) {
-        if (f.name.size() == name.size() && EqualsIgnoreCase(f.name, name)) return true;
+        if (SameName(f.name, name)) return true;
     }
     return false;
+}
+
+void Headers::Add(std::string_view name, std::string_view raw_value, bool decode) {
+    const bool folded = !raw_value.empty() && (std::memchr(raw_value.data(), '\n', raw_value.size()) != nullptr ||
+                                               std::memchr(raw_value.data(), '\r', raw_value.size()) != nullptr);
+    if (!folded) {
+        // As Unfold() gives it, without a copy.
+        std::string_view value = StripWhitespace(raw_value.substr(0, std::min(raw_value.size(), kMaxHeaderValueBytes)));
+        if (!decode || FindBytes(value, "=?") == std::string_view::npos) {
+            fields_.push_back({name, value});
+            return;
+        }
+        storage_.push_front(DecodeEncodedWords(value));
+    } else {
+        std::string unfolded = Unfold(raw_value);
+        if (decode && FindBytes(unfolded, "=?") != std::string::npos) unfolded = DecodeEncodedWords(unfolded);
+        storage_.push_front(std::move(unfolded));
+    }
+    fields_.push_back({name, storage_.front()});
 }
 
 std::string DecodeBase64(std::string_view text) {
@@ -121,15 +155,32 @@ std::string DecodeQuotedPrintable(std::string_view text) {
         auto c = static_cast<unsigned char>(text[i]);
         switch (state) {
             case kWaitingChar: {
+                // Shortcuts for what the machine does most (prev is empty in this state): blanks
+                // followed by text are kept, a line end becomes LF, "=XX" a byte.
                 if (blank(c)) {
+                    std::size_t j = i + 1;
+                    while (j < n && blank(static_cast<unsigned char>(text[j])))
+                        ++j;
+                    if (j < n && !newline(static_cast<unsigned char>(text[j]))) {
+                        out.append(text.substr(i, j - i));
+                        i = j;
+                        continue;
+                    }
                     state = kBlank;
                     continue;
                 }
                 if (newline(c)) {
-                    state = kNewline;
+                    out.push_back('\n');
+                    ++i;
+                    if (i < n && text[i] == (c == '\n' ? '\r' : '\n')) ++i;
                     continue;
                 }
                 if (c == '=') {
+                    if (i + 2 < n && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
+                        out.push_back(static_cast<char>(HexValue(text[i + 1]) << 4 | HexValue(text[i + 2])));
+                        i += 3;
+                        continue;
+                    }
                     state = kAfterEq;
                     prev.push_back('=');
                     ++i;
@@ -250,19 +301,35 @@ bool ValidUtf8(std::string_view s) {
 
 namespace {
 // True when `text` in `charset` is already what ToUtf8 returns.
+// No byte of `text` is 8-bit, ESC or '~'; eight bytes at a time.
+bool PlainAscii(std::string_view text) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    const char* p = text.data();
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, p + i, 8);
+        if ((x & kHigh) != 0) return false;
+        // A zero byte in x ^ pattern (exact once no byte has its high bit set).
+        std::uint64_t esc = x ^ (0x1b * kOnes);
+        std::uint64_t tilde = x ^ (0x7e * kOnes);
+        if ((((esc - kOnes) & ~esc) | ((tilde - kOnes) & ~tilde)) & kHigh) return false;
+    }
+    for (; i < n; ++i) {
+        auto c = static_cast<unsigned char>(p[i]);
+        if (c >= 0x80 || c == 0x1b || c == '~') return false;
+    }
+    return true;
+}
+
 bool SameInUtf8(std::string_view text, std::string_view cs) {
     if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") return true;
     // 7-bit text is the same in UTF-8, except for stateful encodings (ISO-2022 escapes, UTF-7).
-    bool ascii = std::all_of(text.begin(), text.end(),
-                             [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != '\x1b' && c != '~'; });
-    return ascii && cs != "utf-7" && cs != "utf-16" && cs != "utf-32";
+    return cs != "utf-7" && cs != "utf-16" && cs != "utf-32" && PlainAscii(text);
 }
 }  // namespace
-
-void ToUtf8InPlace(std::string& text, std::string_view charset) {
-    if (SameInUtf8(text, LowerString(charset))) return;
-    text = ToUtf8(text, charset);
-}
 
 std::string ToUtf8(std::string_view text, std::string_view charset) {
     std::string cs = LowerString(charset);
@@ -378,41 +445,33 @@ std::string DecodeEncodedWords(std::string_view value) {
     return out;
 }
 
-namespace {
-// Unfold(), then DecodeEncodedWords() only when there is an encoded word (one copy less).
-std::string UnfoldAndDecode(std::string_view value) {
-    std::string unfolded = Unfold(value);
-    if (FindBytes(unfolded, "=?") == std::string::npos) return unfolded;
-    return DecodeEncodedWords(unfolded);
-}
-}  // namespace
-
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
-    std::vector<HeaderField> fields;
+    Headers fields;
+    fields.Reserve(16);
     std::size_t pos = 0;
-    std::string name;
-    std::string value;
+    // The current field: its name and its value, text[value_begin, value_end) with its folds.
+    std::string_view name;
+    std::size_t value_begin = 0;
+    std::size_t value_end = 0;
     auto flush = [&] {
         if (!name.empty() && fields.size() < max_fields) {
-            fields.push_back({LowerAscii(name), UnfoldAndDecode(value)});
+            fields.Add(name, text.substr(value_begin, value_end - value_begin), true);
         }
-        name.clear();
-        value.clear();
+        name = {};
     };
     while (pos < text.size()) {
-        std::size_t eol = text.find('\n', pos);
-        std::string_view line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-        pos = eol == std::string_view::npos ? text.size() : eol + 1;
+        const char* nl = static_cast<const char*>(std::memchr(text.data() + pos, '\n', text.size() - pos));
+        std::size_t eol = nl == nullptr ? text.size() : static_cast<std::size_t>(nl - text.data());
+        std::size_t line_start = pos;
+        std::string_view line = text.substr(pos, eol - pos);
+        pos = nl == nullptr ? text.size() : eol + 1;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (StripWhitespace(line).empty()) {
             if (!name.empty() || !fields.empty()) break;
             continue;  // leading blank lines
         }
         if ((line[0] == ' ' || line[0] == '\t') && !name.empty()) {
-            if (value.size() < kMaxHeaderValueBytes) {
-                value.push_back('\n');
-                value.append(line);
-            }
+            value_end = line_start + line.size();
             continue;
         }
         std::size_t colon = line.find(':');
@@ -424,16 +483,14 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
         std::string_view candidate = line.substr(0, colon);
         bool valid =
             std::all_of(candidate.begin(), candidate.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
-        if (!valid) {
-            flush();
-            continue;
-        }
         flush();
-        name = std::string(candidate);
-        value = std::string(line.substr(colon + 1));
+        if (!valid) continue;
+        name = candidate;
+        value_begin = line_start + colon + 1;
+        value_end = line_start + line.size();
     }
     flush();
-    return Headers(std::move(fields));
+    return fields;
 }
 
 bool IsTraceField(std::string_view name) {
@@ -453,149 +510,6 @@ bool IsTraceField(std::string_view name) {
         default:
             return false;
     }
-}
-
-namespace {
-
-// `value` (a Content-Type value) names exactly `type` ("text/plain"), parameters aside.
-bool IsMediaType(std::string_view value, std::string_view type) {
-    if (!StartsWithIgnoreCase(value, type)) return false;
-    if (value.size() == type.size()) return true;
-    char c = value[type.size()];
-    return c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-// The body of a top-level part with this Content-Type value is never read: binary attachments
-// (only text, message and multipart bodies are), and an HTML part after a text/plain one (the
-// text of a message is its first text/plain part; HTML only stands in when there is none).
-bool PartBodyUnread(std::string_view type, bool plain_seen) {
-    for (std::string_view binary : {"image/", "audio/", "video/", "application/", "font/", "model/"}) {
-        if (StartsWithIgnoreCase(type, binary)) return true;
-    }
-    return plain_seen && IsMediaType(type, "text/html");
-}
-
-}  // namespace
-
-std::string DropTraceFields(std::string_view text) {
-    enum State { kHeader, kBody, kPartHeader, kSkip };
-    std::string out;
-    out.reserve(text.size());
-    State state = kHeader;
-    bool dropping = false;           // inside a trace field (its continuation lines go too)
-    bool attached = false;           // the part header announced message/rfc822
-    bool in_attached = false;        // kHeader is the header of an attached message
-    bool fields_seen = false;        // ... and it had header fields (not an encoded body)
-    bool report = false;             // ... and that message is itself a delivery report
-    std::string_view part_boundary;  // the delimiter line that opened the current part
-    // Bodies no parser reads (see PartBodyUnread): the current part header's first Content-Type
-    // value, whether a text/plain part came before any attached message, and whether one has.
-    std::string_view part_type;
-    bool type_seen = false;
-    bool plain_seen = false;
-    bool attached_seen = false;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        if (state == kSkip) {
-            // The body of an attached original: only its header is read, so it is left out up
-            // to the delimiter of the part that holds it.
-            std::size_t at = pos;
-            while (true) {
-                at = FindBytes(text, part_boundary, at);
-                if (at == std::string_view::npos || at == 0 || text[at - 1] == '\n') break;
-                at += part_boundary.size();
-            }
-            pos = at == std::string_view::npos ? text.size() : at;
-            state = kBody;
-            continue;
-        }
-        if (state == kBody && !text.substr(pos).starts_with("--")) {
-            // Body text is copied up to the next line that may be a boundary.
-            std::size_t dash = FindBytes(text, "\n--", pos);
-            std::size_t upto = dash == std::string_view::npos ? text.size() : dash + 1;
-            out.append(text.substr(pos, upto - pos));
-            pos = upto;
-            continue;
-        }
-        std::size_t eol = text.find('\n', pos);
-        std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
-        std::string_view line = text.substr(pos, next - pos);
-        bool blank = line == "\n" || line.empty();
-        bool keep = true;
-        switch (state) {
-            case kHeader:
-                if (in_attached && !part_boundary.empty() && line.starts_with(part_boundary)) {
-                    state = kPartHeader;  // an attached message without a body
-                    attached = false;
-                    in_attached = false;
-                    part_boundary = StripWhitespace(line);
-                } else if (blank) {
-                    bool skip = in_attached && fields_seen && !report && part_boundary.size() > 2;
-                    state = skip ? kSkip : kBody;
-                    dropping = false;
-                    in_attached = false;
-                } else if (line[0] == ' ' || line[0] == '\t') {
-                    keep = !dropping;
-                } else {
-                    std::size_t colon = line.find(':');
-                    dropping = colon != std::string_view::npos && IsTraceField(line.substr(0, colon));
-                    keep = !dropping;
-                    if (colon != std::string_view::npos && colon > 0 &&
-                        std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
-                                    [](char c) { return c > 32 && c < 127; })) {
-                        fields_seen = true;
-                        if ((line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:") &&
-                            StartsWithIgnoreCase(StripWhitespace(line.substr(13)), "multipart/report")) {
-                            report = true;
-                        }
-                    }
-                }
-                break;
-            case kBody:
-                if (line.starts_with("--")) {
-                    state = kPartHeader;
-                    attached = false;
-                    part_boundary = StripWhitespace(line);
-                }
-                break;
-            case kPartHeader:
-                if (blank) {
-                    bool unread = !attached && !attached_seen && PartBodyUnread(part_type, plain_seen);
-                    if (!attached && !attached_seen && IsMediaType(part_type, "text/plain")) plain_seen = true;
-                    if (attached) attached_seen = true;
-                    state = attached ? kHeader : unread && part_boundary.size() > 2 ? kSkip : kBody;
-                    in_attached = attached;
-                    fields_seen = false;
-                    report = false;
-                    part_type = {};
-                    type_seen = false;
-                } else if ((line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:")) {
-                    std::string_view value = StripWhitespace(line.substr(13));
-                    if (!type_seen) {
-                        // The walker reads the first Content-Type field; a folded value is not
-                        // looked at here (its body is kept).
-                        attached = StartsWithIgnoreCase(value, "message/rfc822") ||
-                                   StartsWithIgnoreCase(value, "message/global");
-                        part_type = value;
-                        type_seen = true;
-                    }
-                } else if (line.starts_with("--")) {
-                    attached = false;
-                    part_boundary = StripWhitespace(line);
-                    part_type = {};
-                    type_seen = false;
-                } else if (line[0] == ' ' || line[0] == '\t') {
-                    // A continuation line: the type may have been folded onto it; keep the body.
-                    if (type_seen && StripWhitespace(part_type).empty()) part_type = "folded/unknown";
-                }
-                break;
-            case kSkip:
-                break;
-        }
-        if (keep) out.append(line);
-        pos = next;
-    }
-    return out;
 }
 
 namespace {
@@ -639,132 +553,383 @@ std::tuple<std::string, std::string, std::string> SplitContentType(std::string_v
     return {type, subtype, charset};
 }
 
-struct Walker {
-    const MimeLimits& limits;
-    FlatMessage& out;
-    int entity_count = 0;
-    absl::Status status;
+bool IsBlank(char c) {
+    return c == ' ' || c == '\t';
+}
 
-    Headers ConvertHeaders(const mimetic::Header& header) {
-        std::vector<HeaderField> fields;
-        for (const mimetic::Field& f : header) {
-            if (fields.size() >= 512) break;
-            if (IsTraceField(f.name())) continue;
-            fields.push_back({LowerAscii(f.name()), UnfoldAndDecode(f.value())});
-        }
-        return Headers(std::move(fields));
+// The boundary parameter of an (unfolded) Content-Type value, read as mimetic read it: the value is
+// cut at every ';' (quotes aside), a parameter's name and value lose their outer blanks, and the
+// value its double quotes when it has one at each end. Empty when there is none.
+std::string_view BoundaryParam(std::string_view value) {
+    std::size_t semi = value.find(';');
+    while (semi != std::string_view::npos) {
+        std::size_t next = value.find(';', semi + 1);
+        std::string_view param = value.substr(semi + 1, next == std::string_view::npos ? next : next - semi - 1);
+        semi = next;
+        std::size_t eq = param.find('=');
+        if (eq == std::string_view::npos) continue;
+        std::string_view name = param.substr(0, eq);
+        while (!name.empty() && IsBlank(name.front()))
+            name.remove_prefix(1);
+        while (!name.empty() && IsBlank(name.back()))
+            name.remove_suffix(1);
+        if (!EqualsIgnoreCase(name, "boundary")) continue;
+        std::string_view v = param.substr(eq + 1);
+        while (!v.empty() && IsBlank(v.front()))
+            v.remove_prefix(1);
+        while (!v.empty() && IsBlank(v.back()))
+            v.remove_suffix(1);
+        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+        return v;
     }
+    return {};
+}
 
-    static Headers MimeFields(const mimetic::Header& header) {
-        std::vector<HeaderField> fields;
-        for (const mimetic::Field& f : header) {
-            const std::string& name = f.name();
-            if (name.size() > 8 && EqualsIgnoreCase(std::string_view(name).substr(0, 8), "content-")) {
-                fields.push_back({LowerAscii(name), Unfold(f.value())});
+// Calls on_field(name, raw_value) for each field of the header block at the start of `text` and
+// returns where the body starts. As mimetic's header parser: the block ends at an empty line, or
+// at a line that is not a header field (no colon, or a name with blanks or bytes outside 33..126),
+// which is then the first line of the body; a line starting with ':' is ignored; a line starting
+// with a blank continues the field before it (the first line of a block is body text if it does).
+// `raw_value` runs from after the colon to the end of the field's last line, folds included.
+// Unlike mimetic, a last field with no line after it is kept. A line of a lone CR is an empty line.
+template <typename OnField>
+std::size_t ScanHeader(std::string_view text, OnField&& on_field) {
+    const std::size_t n = text.size();
+    std::size_t pos = 0;
+    std::string_view name;
+    std::size_t value_begin = 0;
+    std::size_t value_end = 0;
+    bool open = false;     // a field is being read (continuation lines extend it)
+    bool ignored = false;  // the last field line was ignored (its continuation lines go too)
+    auto flush = [&] {
+        if (open) on_field(name, text.substr(value_begin, value_end - value_begin));
+        open = false;
+    };
+    while (pos < n) {
+        const char* nl = static_cast<const char*>(std::memchr(text.data() + pos, '\n', n - pos));
+        std::size_t eol = nl == nullptr ? n : static_cast<std::size_t>(nl - text.data());
+        std::size_t next = nl == nullptr ? n : eol + 1;
+        // A CR left before the LF (input that had CR CR LF) ends the line with it, as in mimetic.
+        if (eol == pos || (eol == pos + 1 && text[pos] == '\r')) {
+            flush();
+            return next;
+        }
+        char first = text[pos];
+        if (IsBlank(first)) {
+            if (open) {
+                value_end = eol;
+            } else if (!ignored) {
+                return pos;
+            }
+            pos = next;
+            continue;
+        }
+        const char* colon_ptr = static_cast<const char*>(std::memchr(text.data() + pos, ':', eol - pos));
+        if (colon_ptr == nullptr) {
+            flush();
+            return pos;
+        }
+        std::size_t colon = static_cast<std::size_t>(colon_ptr - text.data());
+        if (colon == pos) {
+            flush();
+            ignored = true;
+            pos = next;
+            continue;
+        }
+        std::string_view field_name = text.substr(pos, colon - pos);
+        while (IsBlank(field_name.back()))
+            field_name.remove_suffix(1);
+        for (char c : field_name) {
+            if (c <= 32 || c >= 127) {
+                flush();
+                return pos;
             }
         }
-        return Headers(std::move(fields));
+        flush();
+        name = field_name;
+        value_begin = colon + 1;
+        value_end = eol;
+        open = true;
+        ignored = false;
+        pos = next;
+    }
+    flush();
+    return n;
+}
+
+bool IsContentField(std::string_view name) {
+    return name.size() > 8 && StartsWithIgnoreCase(name, "content-");
+}
+
+enum class Encoding { kIdentity, kBase64, kQuotedPrintable };
+
+Encoding TransferEncoding(std::string_view value) {
+    value = StripWhitespace(value);
+    if (EqualsIgnoreCase(value, "base64")) return Encoding::kBase64;
+    if (EqualsIgnoreCase(value, "quoted-printable")) return Encoding::kQuotedPrintable;
+    return Encoding::kIdentity;
+}
+
+std::string Decode(std::string_view raw, Encoding encoding) {
+    switch (encoding) {
+        case Encoding::kBase64:
+            return DecodeBase64(raw);
+        case Encoding::kQuotedPrintable:
+            return DecodeQuotedPrintable(raw);
+        case Encoding::kIdentity:
+            break;
+    }
+    return std::string(raw);
+}
+
+bool IsRfc822Headers(std::string_view content_type) {
+    return content_type == "text/rfc822-headers" || content_type == "message/rfc822-headers" ||
+           content_type == "text/rfc822-header";
+}
+
+// Splits a message into FlatMessage in one pass over string_views of the text: each entity's header
+// is scanned once, multipart bodies are cut at their delimiter lines, and only the bodies the
+// parsers read are decoded (after the split, see Flattener::DecodeBodies).
+class Flattener {
+  public:
+    Flattener(const MimeLimits& limits, FlatMessage& out) : limits_(limits), out_(out) {}
+
+    absl::Status Run(std::string_view message) {
+        Entity(message, 0, 0, Role::kTop, false);
+        if (!status_.ok()) return status_;
+        DecodeBodies();
+        return absl::OkStatus();
     }
 
-    // `raw` is the entity's own body, moved from when there is no transfer encoding to undo.
-    static std::string DecodeBody(std::string& raw, std::string_view transfer_encoding) {
-        std::string te = LowerString(transfer_encoding);
-        if (te == "base64") return DecodeBase64(raw);
-        if (te == "quoted-printable") return DecodeQuotedPrintable(raw);
-        return std::move(raw);
-    }
+  private:
+    enum class Role { kTop, kPart, kAttached };
 
-    // `decode`: bodies inside an attached message are decoded too (a forwarded delivery report).
-    // `entity` is the walker's to consume: leaf bodies are moved out of it.
-    void Walk(mimetic::MimeEntity& entity, int depth, int message_level, bool top, bool decode = false) {
-        if (!status.ok()) return;
-        if (++entity_count > limits.max_parts) {
-            status = absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
+    // A leaf body left to decode once every part is known.
+    struct Pending {
+        std::size_t part;
+        std::string_view raw;
+        Encoding encoding;
+    };
+
+    // `text` is the whole entity (header and body). `decode`: bodies inside an attached message are
+    // decoded too (a forwarded delivery report).
+    void Entity(std::string_view text, int depth, int message_level, Role role, bool decode) {
+        if (!status_.ok()) return;
+        if (++entity_count_ > limits_.max_parts) {
+            status_ = absl::ResourceExhaustedError(StrCat("more than ", limits_.max_parts, " MIME parts"));
             return;
         }
-        if (depth > limits.max_depth) {
-            status = absl::ResourceExhaustedError(StrCat("MIME nesting deeper than ", limits.max_depth));
+        if (depth > limits_.max_depth) {
+            status_ = absl::ResourceExhaustedError(StrCat("MIME nesting deeper than ", limits_.max_depth));
             return;
         }
-        // Only the top-level header is decoded in full; parts need just their MIME fields.
-        Headers own = top ? ConvertHeaders(entity.header()) : MimeFields(entity.header());
-        if (top) out.headers = std::move(own);
-        const Headers& headers = top ? out.headers : own;
-        // The Content-Type value is already unfolded in `headers`; reading type, subtype and charset
-        // here avoids mimetic re-parsing the field for every entity.
-        auto [type, subtype, charset] = SplitContentType(headers.Get("content-type"));
+        // The top-level header and the headers of attached messages are decoded in full (trace fields
+        // aside); parts need just their Content-* fields.
+        Headers own;
+        Headers full;
+        if (role != Role::kPart) full.Reserve(32);
+        std::size_t body_start = ScanHeader(text, [&](std::string_view name, std::string_view value) {
+            if (role == Role::kPart) {
+                if (IsContentField(name)) own.Add(name, value, false);
+            } else if (full.size() < kMaxFields && !IsTraceField(name)) {
+                full.Add(name, value, true);
+            }
+        });
+        std::string_view body = text.substr(body_start);
+        const Headers* headers = &own;
+        bool report = false;
+        if (role == Role::kTop) {
+            out_.headers = std::move(full);
+            headers = &out_.headers;
+        } else if (role == Role::kAttached) {
+            out_.attached.push_back({std::move(full)});
+            headers = &out_.attached.back().headers;
+            // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
+            // bounce): its parts are read like the top level's.
+            report = message_level == 1 &&
+                     StartsWithIgnoreCase(StripWhitespace(headers->Get("content-type")), "multipart/report");
+        }
+        // Values view the message or nodes of the Headers' storage: they stay put when out_.attached
+        // grows (`headers` may not).
+        const std::string_view content_type_value = headers->Get("content-type");
+        const Encoding encoding = TransferEncoding(headers->Get("content-transfer-encoding"));
+        auto [type, subtype, charset] = SplitContentType(content_type_value);
         std::string content_type = type.empty() ? "text/plain" : StrCat(type, "/", subtype);
-        mimetic::Body& body = entity.body();
-        if (type == "multipart") {
-            // Broken multiparts keep their text in the preamble; keep it as a text part.
-            if (!StripWhitespace(body.preamble()).empty()) {
-                out.parts.push_back(
-                    {"text/x-preamble", charset, ToUtf8(body.preamble(), charset), depth, message_level, {}});
-            }
-            for (mimetic::MimeEntity* child : body.parts()) {
-                Walk(*child, depth + 1, message_level, false, decode);
-            }
-            // A multipart whose boundary parameter was lost (e.g. an unfolded continuation line)
-            // has no parts: its raw body is the text.
-            if (body.parts().empty() && message_level == 0) {
-                std::string raw = StrCat(std::string_view(body), "\n", std::string_view(body.epilogue()));
-                if (!StripWhitespace(raw).empty()) {
-                    out.parts.push_back({"text/x-preamble", charset, ToUtf8(raw, charset), depth, message_level, {}});
-                }
-            }
-            return;
-        }
-        if (content_type == "message/rfc822" || content_type == "message/global") {
-            if (!body.parts().empty()) {
-                mimetic::MimeEntity* child = body.parts().front();
-                AttachedMessage attached;
-                attached.headers = ConvertHeaders(child->header());
-                // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
-                // bounce): its parts are read like the top level's.
-                bool report =
-                    message_level == 0 &&
-                    StartsWithIgnoreCase(StripWhitespace(attached.headers.Get("content-type")), "multipart/report");
-                out.attached.push_back(std::move(attached));
-                Walk(*child, depth + 1, message_level + 1, false, report);
+        if (role == Role::kAttached) {
+            if (report) {
+                decode = true;
             } else {
-                std::string raw = DecodeBody(body, headers.Get("content-transfer-encoding"));
-                out.attached.push_back({ParseHeaderBlock(raw)});
+                // The returned original: its header is all the parsers read. Its body is not split.
+                if (type != "multipart") {
+                    out_.parts.push_back({std::move(content_type), std::move(charset), {}, depth, message_level, {}});
+                }
+                return;
+            }
+        }
+        if (type == "multipart") {
+            Multipart(body, BoundaryParam(content_type_value), charset, depth, message_level, decode);
+            return;
+        }
+        if (content_type == "message/rfc822") {
+            Entity(body, depth + 1, message_level + 1, Role::kAttached, false);
+            return;
+        }
+        if (content_type == "message/global") {
+            // Its header is read as a header block (RFC 6532: may be UTF-8); its body is not split.
+            if (encoding == Encoding::kIdentity) {
+                out_.attached.push_back({ParseHeaderBlock(body)});
+            } else {
+                out_.storage.push_front(Decode(body, encoding));
+                out_.attached.push_back({ParseHeaderBlock(out_.storage.front())});
             }
             return;
         }
-        if (message_level > 0 && !decode && content_type != "text/rfc822-headers" &&
-            content_type != "message/rfc822-headers" && content_type != "text/rfc822-header") {
-            // Inside the returned original: its header is all the parsers read, so its parts are
-            // listed without decoding their bodies.
-            out.parts.push_back({std::move(content_type), std::move(charset), {}, depth, message_level, {}});
+        bool headers_part = IsRfc822Headers(content_type);
+        if (message_level > 0 && !decode && !headers_part) {
+            // Inside the returned original: listed without its body.
+            out_.parts.push_back({std::move(content_type), std::move(charset), {}, depth, message_level, {}});
             return;
         }
-        std::string decoded = DecodeBody(body, headers.Get("content-transfer-encoding"));
-        if (type == "text" || type == "message") ToUtf8InPlace(decoded, charset);
-        if (content_type == "text/rfc822-headers" || content_type == "message/rfc822-headers" ||
-            content_type == "text/rfc822-header") {
-            out.attached.push_back({ParseHeaderBlock(decoded)});
+        if (headers_part) {
+            // Read as the header of the original; the part's body stays empty.
+            out_.attached.push_back({ParseHeaderBlock(Utf8Text(body, encoding, charset))});
+        } else if (type.empty() || type == "text" || type == "message") {
+            pending_.push_back({out_.parts.size(), body, encoding});
         }
-        out.parts.push_back({std::move(content_type), std::move(charset), std::move(decoded), depth, message_level,
-                             top ? out.headers : std::move(own)});
+        Headers part_headers;
+        if (role == Role::kTop) {
+            for (const HeaderField& f : out_.headers.fields()) {
+                if (IsContentField(f.name)) part_headers.AddView(f.name, f.value);
+            }
+        } else {
+            part_headers = std::move(own);
+        }
+        out_.parts.push_back(
+            {std::move(content_type), std::move(charset), {}, depth, message_level, std::move(part_headers)});
     }
+
+    // The body of a multipart entity: the preamble (when it has text, a text/x-preamble part: broken
+    // multiparts keep their text there) and the parts between delimiter lines ("--" boundary at the
+    // start of a line, then only blanks, or "--" for the last). Without a boundary, or when none of
+    // its delimiters is found, the whole body is the preamble. A missing close delimiter ends the
+    // last part at the end of the body (which ends at the delimiter of the enclosing multipart).
+    void Multipart(std::string_view body, std::string_view boundary, const std::string& charset, int depth,
+                   int message_level, bool decode) {
+        std::string needle;
+        needle.reserve(boundary.size() + 3);
+        needle.append("\n--").append(boundary);
+        const std::string_view delimiter = std::string_view(needle).substr(1);
+        // Finds the next delimiter line at or after `from` (a line start); sets `line_end` past it
+        // and `close` for the close delimiter. npos when there is none.
+        bool close = false;
+        std::size_t line_end = 0;
+        auto delimiter_at = [&](std::size_t at) {
+            std::size_t p = at + delimiter.size();
+            std::size_t eol = body.find('\n', p);
+            std::size_t end = eol == std::string_view::npos ? body.size() : eol;
+            line_end = eol == std::string_view::npos ? body.size() : eol + 1;
+            if (body.substr(p, 2) == "--") {
+                close = true;
+                return true;
+            }
+            close = false;
+            for (std::size_t i = p; i < end; ++i) {
+                if (!IsBlank(body[i]) && body[i] != '\r') return false;
+            }
+            return true;
+        };
+        auto find_delimiter = [&](std::size_t from) -> std::size_t {
+            if (from == 0 && body.starts_with(delimiter) && delimiter_at(0)) return 0;
+            std::size_t at = from == 0 ? 0 : from - 1;
+            while ((at = FindBytes(body, needle, at)) != std::string_view::npos) {
+                if (delimiter_at(at + 1)) return at + 1;
+                at += 1;
+            }
+            return std::string_view::npos;
+        };
+        // The line end before a delimiter line belongs to the delimiter: the text before the
+        // delimiter at `at` ends at the returned offset.
+        auto text_end = [&](std::size_t from, std::size_t at) {
+            if (at <= from) return from;
+            std::size_t end = at - 1;  // the LF
+            if (end > from && body[end - 1] == '\r') --end;
+            return end;
+        };
+        std::size_t first = boundary.empty() ? std::string_view::npos : find_delimiter(0);
+        std::string_view preamble = first == std::string_view::npos ? body : body.substr(0, text_end(0, first));
+        if (!StripWhitespace(preamble).empty()) {
+            std::string_view text;
+            if (message_level == 0 || decode) text = Utf8Text(preamble, Encoding::kIdentity, charset);
+            out_.parts.push_back({"text/x-preamble", charset, text, depth, message_level, {}});
+        }
+        if (first == std::string_view::npos) return;
+        while (status_.ok() && !close) {
+            std::size_t part_start = line_end;
+            std::size_t next = part_start >= body.size() ? std::string_view::npos : find_delimiter(part_start);
+            std::size_t part_end = next == std::string_view::npos ? body.size() : text_end(part_start, next);
+            if (next == std::string_view::npos && part_start >= body.size()) {
+                // A delimiter line at the very end: an empty last part.
+                Entity({}, depth + 1, message_level, Role::kPart, decode);
+                return;
+            }
+            // find_delimiter() set close/line_end for `next`; the part in between is read first.
+            bool next_close = close;
+            std::size_t next_line_end = line_end;
+            Entity(body.substr(part_start, part_end - part_start), depth + 1, message_level, Role::kPart, decode);
+            if (next == std::string_view::npos) return;
+            close = next_close;
+            line_end = next_line_end;
+        }
+    }
+
+    // Decodes the bodies the parsers read: text and message parts, except an HTML part where there
+    // is a text/plain one (the text of a message is its first text/plain part; the first HTML part
+    // only stands in when there is none) and HTML inside a forwarded report.
+    void DecodeBodies() {
+        bool plain = false;
+        for (const MimePart& p : out_.parts) {
+            if (p.message_level == 0 && p.content_type == "text/plain") plain = true;
+        }
+        bool html_done = plain;
+        for (const Pending& pending : pending_) {
+            MimePart& part = out_.parts[pending.part];
+            if (part.content_type == "text/html") {
+                if (html_done || part.message_level > 0) continue;
+                html_done = true;
+            }
+            part.body = Utf8Text(pending.raw, pending.encoding, part.charset);
+        }
+    }
+
+    // `raw` decoded and in UTF-8: a view of the message when it already is, else of a decoded copy
+    // kept in out_.storage.
+    std::string_view Utf8Text(std::string_view raw, Encoding encoding, std::string_view charset) {
+        std::string_view text = raw;
+        if (encoding != Encoding::kIdentity) {
+            out_.storage.push_front(Decode(raw, encoding));
+            text = out_.storage.front();
+        }
+        if (!SameInUtf8(text, charset)) {
+            out_.storage.push_front(ToUtf8(text, charset));
+            text = out_.storage.front();
+        }
+        return text;
+    }
+
+    static constexpr std::size_t kMaxFields = 512;
+    const MimeLimits& limits_;
+    FlatMessage& out_;
+    int entity_count_ = 0;
+    absl::Status status_;
+    std::vector<Pending> pending_;
 };
 
 }  // namespace
 
 absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeLimits& limits) {
     FlatMessage flat;
-    try {
-        // mimetic parses every field of every header; the trace fields (most of a header block)
-        // are dropped first since no parser reads them.
-        std::string light = DropTraceFields(message);
-        mimetic::MimeEntity entity(light.data(), light.data() + light.size());
-        Walker walker{limits, flat, 0, absl::OkStatus()};
-        walker.Walk(entity, 0, 0, true);
-        if (!walker.status.ok()) return walker.status;
-    } catch (const std::exception& e) {
-        return absl::InvalidArgumentError(StrCat("MIME parse failed: ", std::string_view(e.what())));
-    }
+    Flattener flattener(limits, flat);
+    if (absl::Status s = flattener.Run(message); !s.ok()) return s;
     return flat;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <functional>
 #include <utility>
 
@@ -39,14 +40,14 @@ std::string Lower(std::string_view s) {
     return LowerAscii(s);
 }
 
-// Position of `needle` (lower-case) in `text`, ignoring ASCII case; npos if absent.
+// Position of `needle` (lower-case, ending in a byte that has no case, such as ':') in `text`,
+// ignoring ASCII case; npos if absent. Looks only where that last byte occurs.
 std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
     if (needle.empty() || needle.size() > text.size()) return needle.empty() ? 0 : std::string_view::npos;
-    char first = needle[0];
-    char first_upper = (first >= 'a' && first <= 'z') ? static_cast<char>(first - 32) : first;
-    for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
-        if (text[i] != first && text[i] != first_upper) continue;
-        if (StartsWithIgnoreCase(text.substr(i), needle)) return i;
+    const std::size_t k = needle.size() - 1;
+    for (std::size_t at = text.find(needle.back(), k); at != std::string_view::npos;
+         at = text.find(needle.back(), at + 1)) {
+        if (EqualsIgnoreCase(text.substr(at - k, k), needle.substr(0, k))) return at - k;
     }
     return std::string_view::npos;
 }
@@ -54,6 +55,13 @@ std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
 bool Contains(std::string_view haystack, std::string_view needle) {
     return FindBytes(haystack, needle) != std::string_view::npos;
 }
+
+// IsSpace() as a table, for the loops over every byte of a text.
+constexpr std::array<bool, 256> kSpaceTable = [] {
+    std::array<bool, 256> t{};
+    t[' '] = t['\t'] = t['\r'] = t['\n'] = true;
+    return t;
+}();
 
 // Collapses whitespace and cuts at `max` bytes without splitting a UTF-8 sequence.
 std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes) {
@@ -73,7 +81,7 @@ std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes
         if (space) out.push_back(' ');
         space = false;
         std::size_t j = i + 1;
-        while (j < n && !IsSpace(text[j]))
+        while (j < n && !kSpaceTable[static_cast<unsigned char>(text[j])])
             ++j;
         // The byte-at-a-time loop stopped appending once `max` was reached (then cut to `max`).
         std::size_t room = max + 1 > out.size() ? max + 1 - out.size() : 0;
@@ -576,16 +584,20 @@ std::string DsnAddress(std::string_view value) {
 
 bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>& drafts) {
     std::vector<std::string_view> blocks = Blocks(body.substr(0, std::min(body.size(), kMaxSectionBytes)));
-    Headers per_message;
+    std::vector<Headers> parsed;
+    parsed.reserve(blocks.size());
+    const Headers no_fields;
+    const Headers* per_message = &no_fields;
     bool found = false;
     for (std::size_t b = 0; b < blocks.size(); ++b) {
-        Headers h = ParseHeaderBlock(blocks[b]);
+        parsed.push_back(ParseHeaderBlock(blocks[b]));
+        const Headers& h = parsed.back();
         bool is_recipient = h.Has("final-recipient") || h.Has("original-recipient") || h.Has("x-actual-recipient");
         if (!is_recipient) {
-            if (b == 0 || per_message.empty()) per_message = h;
+            if (b == 0 || per_message->empty()) per_message = &h;
             continue;
         }
-        if (b == 0) per_message = h;
+        if (b == 0) per_message = &h;
         if (static_cast<int>(drafts.size()) >= ctx.limits.max_records) break;
         Draft d;
         Record& r = d.record;
@@ -604,7 +616,7 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
         }
         r.diagnostic = Squeeze(diag);
         r.remote_mta = AfterType(h.Get("remote-mta"));
-        r.reporting_mta = AfterType(per_message.Get("reporting-mta"));
+        r.reporting_mta = AfterType(per_message->Get("reporting-mta"));
         if (h.Has("last-attempt-date")) r.last_attempt_date = std::string(StripWhitespace(h.Get("last-attempt-date")));
         std::string_view x_status = h.Get("x-postfix-sender");
         (void)x_status;
@@ -612,9 +624,9 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
         drafts.push_back(std::move(d));
         found = true;
     }
-    if (ctx.report.reporting_mta.empty()) ctx.report.reporting_mta = AfterType(per_message.Get("reporting-mta"));
+    if (ctx.report.reporting_mta.empty()) ctx.report.reporting_mta = AfterType(per_message->Get("reporting-mta"));
     if (ctx.report.arrival_date.empty()) {
-        ctx.report.arrival_date = std::string(StripWhitespace(per_message.Get("arrival-date")));
+        ctx.report.arrival_date = std::string(StripWhitespace(per_message->Get("arrival-date")));
     }
     return found;
 }
@@ -768,7 +780,9 @@ bool OnlyBoilerplate(std::string_view text, std::string_view address) {
     return std::none_of(rest.begin(), rest.end(), [](char c) { return IsAlnum(c); });
 }
 
-std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
+// `commands_only`: the records get their recipient, diagnostic and SMTP command only (FillFromText
+// needs no more when the DSN records have their diagnostic and status).
+std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text, bool commands_only = false) {
     std::vector<Draft> drafts;
     std::string_view section = ctx.Section(text);
     std::vector<std::string_view> lines = Lines(section);
@@ -843,7 +857,11 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
         d.record.kind = "nonstandard";
         d.record.recipient = address;
         d.record.diagnostic = Squeeze(diag);
-        FillFromDiagnostic(d.record);
+        if (commands_only) {
+            d.record.smtp_command = FindCommand(Lower(d.record.diagnostic));  // as FillFromDiagnostic finds it
+        } else {
+            FillFromDiagnostic(d.record);
+        }
         drafts.push_back(std::move(d));
     }
     return drafts;
@@ -852,7 +870,12 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text) {
 // Missing diagnostics of DSN records: the recipient's paragraph of the human-readable part.
 void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& drafts) {
     if (drafts.empty()) return;
-    std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text);
+    // Only recipients and SMTP commands are taken from the text when every record has a diagnostic
+    // and a status (the loop below stops there).
+    bool commands_only = std::all_of(drafts.begin(), drafts.end(), [](const Draft& d) {
+        return !d.record.diagnostic.empty() && !d.record.status.empty();
+    });
+    std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text, commands_only);
     for (std::size_t di = 0; di < drafts.size(); ++di) {
         Draft& d = drafts[di];
         if (d.record.recipient.empty() && di < text_drafts.size()) {
@@ -1143,18 +1166,21 @@ std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) 
     for (const MimePart& p : flat.parts) {
         if (p.message_level > 0) continue;
         if (p.content_type == "text/html") {
-            // Strip tags for a readable diagnostic.
+            // Strip tags for a readable diagnostic: text outside tags is kept, each '>' becomes a blank.
             std::string out;
+            out.reserve(p.body.size());
             bool tag = false;
-            for (char c : p.body) {
-                if (c == '<') {
-                    tag = true;
-                } else if (c == '>') {
-                    tag = false;
-                    out.push_back(' ');
-                } else if (!tag) {
-                    out.push_back(c);
-                }
+            const std::string_view body = p.body;
+            std::size_t i = 0;
+            while (i < body.size()) {
+                std::size_t j = i;
+                while (j < body.size() && body[j] != '<' && body[j] != '>')
+                    ++j;
+                if (!tag) out.append(body.substr(i, j - i));
+                if (j == body.size()) break;
+                tag = body[j] == '<';
+                if (!tag) out.push_back(' ');
+                i = j + 1;
             }
             html_text = std::move(out);
             return html_text;
@@ -1180,8 +1206,9 @@ void CollectCandidates(const Headers& h, OriginalMessage& o) {
         }
     };
     for (const HeaderField& f : h.fields()) {
-        if (f.name == "return-path" || f.name == "errors-to" || f.name == "sender" || f.name == "from" ||
-            f.name == "to" || f.name == "reply-to" || f.name == "list-unsubscribe" || f.name.starts_with("x-")) {
+        auto is = [&](std::string_view name) { return EqualsIgnoreCase(f.name, name); };
+        if (is("return-path") || is("errors-to") || is("sender") || is("from") || is("to") || is("reply-to") ||
+            is("list-unsubscribe") || StartsWithIgnoreCase(f.name, "x-")) {
             add(f.value);
         }
     }
@@ -1229,7 +1256,7 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     // RFC 5965 allows Original-Rcpt-To once per recipient of the reported message.
     std::vector<std::string> more;
     for (const HeaderField& f : h.fields()) {
-        if (f.name != "original-rcpt-to") continue;
+        if (!EqualsIgnoreCase(f.name, "original-rcpt-to")) continue;
         std::string a = FirstAddress(f.value);
         if (a.empty()) continue;
         if (r.recipient.empty()) {
@@ -1348,21 +1375,25 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
     }
 }
 
-// The message with LF line ends (LF and CRLF input give identical results), one line at a time.
-// Repairs one common malformation on the way: a Content-Type parameter continued on a line that
-// is not indented ("Content-Type: multipart/alternative;\nboundary=\"x\""), which MIME parsers
-// otherwise read as the end of the header and lose the boundary with it.
-std::string NormalizeLines(std::string_view raw) {
-    std::string text;
-    text.reserve(raw.size() + 16);
+// The message with LF line ends (LF and CRLF input give identical results), one line at a time:
+// `raw` itself when no line changes, else a copy in `storage`. Repairs one common malformation on
+// the way: a Content-Type parameter continued on a line that is not indented ("Content-Type:
+// multipart/alternative;\nboundary=\"x\""), which MIME parsers otherwise read as the end of the
+// header and lose the boundary with it. Counts the lines that start with "Content-Type:" into
+// `content_types` (entities nest only through Content-Type fields, see Parse).
+std::string_view NormalizeLines(std::string_view raw, std::string& storage, int* content_types) {
+    bool copying = false;
     bool in_content_type = false;  // the previous line belongs to a Content-Type field ending in ';'
+    int count = 0;
     std::size_t pos = 0;
     while (pos < raw.size()) {
-        std::size_t eol = raw.find('\n', pos);
-        std::size_t end = eol == std::string_view::npos ? raw.size() : eol;
+        const char* nl = static_cast<const char*>(std::memchr(raw.data() + pos, '\n', raw.size() - pos));
+        std::size_t end = nl == nullptr ? raw.size() : static_cast<std::size_t>(nl - raw.data());
         std::string_view line = raw.substr(pos, end - pos);
-        if (eol != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+        bool cr = nl != nullptr && !line.empty() && line.back() == '\r';
+        if (cr) line.remove_suffix(1);
         bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+        bool tab = false;
         if (in_content_type && !line.empty() && !continuation) {
             std::size_t eq = line.find('=');
             std::size_t colon = line.find(':');
@@ -1370,7 +1401,7 @@ std::string NormalizeLines(std::string_view raw) {
             if (eq != std::string_view::npos && eq < 40 && (colon == std::string_view::npos || colon > eq) &&
                 (EqualsIgnoreCase(name, "boundary") || EqualsIgnoreCase(name, "charset") ||
                  EqualsIgnoreCase(name, "report-type") || EqualsIgnoreCase(name, "type"))) {
-                text.push_back('\t');
+                tab = true;
                 continuation = true;
             }
         }
@@ -1379,14 +1410,24 @@ std::string NormalizeLines(std::string_view raw) {
         } else if (continuation) {
             in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
         } else {
-            in_content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:") &&
-                              StripWhitespace(line).ends_with(';');
+            bool content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:");
+            if (content_type) ++count;
+            in_content_type = content_type && StripWhitespace(line).ends_with(';');
         }
-        text.append(line);
-        if (eol != std::string_view::npos) text.push_back('\n');
+        if ((cr || tab) && !copying) {
+            storage.reserve(raw.size() + 16);
+            storage.assign(raw.substr(0, pos));
+            copying = true;
+        }
+        if (copying) {
+            if (tab) storage.push_back('\t');
+            storage.append(line);
+            if (nl != nullptr) storage.push_back('\n');
+        }
         pos = end + 1;
     }
-    return text;
+    *content_types = count;
+    return copying ? std::string_view(storage) : raw;
 }
 
 absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
@@ -1413,23 +1454,6 @@ absl::Status CheckIsMessage(std::string_view text, const Limits& limits) {
     return absl::OkStatus();
 }
 
-// Entities nest only through Content-Type fields, so their count bounds the depth mimetic's
-// recursive parser can reach before the walker checks depth and part count.
-absl::Status CheckEntityCount(std::string_view text, const Limits& limits) {
-    int count = 0;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        if ((text[pos] == 'c' || text[pos] == 'C') && StartsWithIgnoreCase(text.substr(pos), "content-type:")) ++count;
-        if (count > limits.max_parts) {
-            return absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
-        }
-        std::size_t eol = text.find('\n', pos);
-        if (eol == std::string_view::npos) break;
-        pos = eol + 1;
-    }
-    return absl::OkStatus();
-}
-
 }  // namespace
 
 std::string_view RulesVersion() {
@@ -1440,14 +1464,20 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     if (raw_message.size() > limits.max_message_bytes) {
         return absl::ResourceExhaustedError(StrCat("message larger than ", limits.max_message_bytes, " bytes"));
     }
-    std::string text = NormalizeLines(raw_message);
+    std::string storage;
+    int content_types = 0;
+    std::string_view text = NormalizeLines(raw_message, storage, &content_types);
     if (text.starts_with("From ")) {
         // mbox separator line: not part of the message.
         std::size_t nl = text.find('\n');
-        text.erase(0, nl == std::string::npos ? text.size() : nl + 1);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     }
     if (absl::Status s = CheckIsMessage(text, limits); !s.ok()) return s;
-    if (absl::Status s = CheckEntityCount(text, limits); !s.ok()) return s;
+    // More Content-Type lines than MIME parts allowed: refused before splitting (the splitter counts
+    // the entities it reads, but not those in the bodies of attached messages it leaves unsplit).
+    if (content_types > limits.max_parts) {
+        return absl::ResourceExhaustedError(StrCat("more than ", limits.max_parts, " MIME parts"));
+    }
 
     absl::StatusOr<FlatMessage> flat = FlattenMessage(text, {limits.max_depth, limits.max_parts});
     if (!flat.ok()) return flat.status();
@@ -1457,6 +1487,8 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     ctx.bounce_to = FirstAddress(ctx.flat.headers.Get("to"));
 
     std::vector<Draft> drafts;
+    // FindOriginal(ctx, body_text), once it has been asked for.
+    std::optional<std::optional<OriginalMessage>> original;
     std::string html_text;
     const std::string_view body_text = FirstTextBody(ctx.flat, html_text);
     ctx.body = body_text;
@@ -1496,7 +1528,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         FillFromText(ctx, body_text, drafts);
         if (drafts.empty()) {
             // A delivery report forwarded inside this message, which says nothing of its own.
-            std::string inner_text;
+            std::string_view inner_text;
             for (const MimePart& p : ctx.flat.parts) {
                 if (p.message_level != 1 || p.body.empty()) continue;
                 if (inner_text.empty() && p.content_type == "text/plain") inner_text = p.body;
@@ -1531,10 +1563,9 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             std::vector<std::string_view> tos;
             for (const AttachedMessage& a : ctx.flat.attached)
                 tos.push_back(a.headers.Get("to"));
-            std::optional<OriginalMessage> quoted;
             if (tos.empty()) {
-                quoted = FindOriginal(ctx, body_text);
-                if (quoted) tos.push_back(quoted->to);
+                original = FindOriginal(ctx, body_text);
+                if (*original) tos.push_back((*original)->to);
             }
             for (std::string_view to_field : tos) {
                 std::string to = FirstAddress(to_field);
@@ -1569,13 +1600,11 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
             drafts.push_back(std::move(d));
         }
     }
-    {
+    if (std::any_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.smtp_command.empty(); })) {
         // A transcript naming exactly one SMTP command applies to every recipient without one.
-        std::string lower = Lower(ctx.Section(body_text));
-        std::string command = FindCommand(lower);
-        if (!command.empty()) ctx.text_command = command;
+        ctx.text_command = FindCommand(Lower(ctx.Section(body_text)));
     }
-    ctx.report.original = FindOriginal(ctx, body_text);
+    ctx.report.original = original ? std::move(*original) : FindOriginal(ctx, body_text);
     Finish(ctx, drafts);
     return std::move(ctx.report);
 }

@@ -60,29 +60,34 @@ std::vector<std::string> Pieces(std::string_view pattern) {
     return pieces;
 }
 
-// Lower-case with runs of whitespace collapsed to one space.
+// Lower-case with runs of whitespace collapsed to one space (never longer than `text`).
 std::string Normalize(std::string_view text) {
     std::string out;
-    out.reserve(text.size());
+    out.resize(text.size());
+    char* const begin = out.data();
+    char* o = begin;
     bool space = false;
     for (char c : text) {
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-            space = !out.empty();
+            space = o != begin;
             continue;
         }
-        if (space) out.push_back(' ');
+        if (space) *o++ = ' ';
         space = false;
-        out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c);
+        *o++ = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
     }
+    out.resize(static_cast<std::size_t>(o - begin));
     return out;
 }
 
-std::uint32_t GramHash(unsigned char a, unsigned char b, unsigned char c) {
-    std::uint32_t h = (static_cast<std::uint32_t>(a) * 0x9E3779B1u) ^ (static_cast<std::uint32_t>(b) * 0x85EBCA77u) ^
-                      (static_cast<std::uint32_t>(c) * 0xC2B2AE3Du);
-    h ^= h >> 15;
-    std::uint32_t v = h & ((1u << 15) - 1);
+// 15-bit hash of the 3 bytes in the low 24 bits of `window` (Fibonacci hashing: one multiply).
+std::uint32_t WindowHash(std::uint32_t window) {
+    std::uint32_t v = (window * 0x9E3779B1u) >> 17;
     return v == 0 ? 1 : v;  // 0 means "no filter"
+}
+
+std::uint32_t GramHash(unsigned char a, unsigned char b, unsigned char c) {
+    return WindowHash((static_cast<std::uint32_t>(a) << 16) | (static_cast<std::uint32_t>(b) << 8) | c);
 }
 
 // Hashes of the first and last 3 bytes of the longest piece (0 when it is shorter than 3).
@@ -107,8 +112,12 @@ void RuleSet::TextIndex::Reset(std::string_view t) {
     text = t;
     grams.reset();
     const auto* d = reinterpret_cast<const unsigned char*>(t.data());
-    for (std::size_t i = 0; i + 2 < t.size(); ++i)
-        grams.set(GramHash(d[i], d[i + 1], d[i + 2]));
+    if (t.size() < 3) return;
+    std::uint32_t window = (static_cast<std::uint32_t>(d[0]) << 8) | d[1];
+    for (std::size_t i = 2; i < t.size(); ++i) {
+        window = ((window << 8) | d[i]) & 0xFFFFFFu;
+        grams.set(WindowHash(window));
+    }
 }
 
 namespace {
@@ -207,24 +216,24 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Parse(std::string_view text) {
             std::string_view pattern = RestAfterWords(line, 4);
             std::vector<std::string> pieces = pattern == "*" ? std::vector<std::string>{} : Pieces(pattern);
             auto [gram, gram2] = RuleGrams(pieces);
-            rules->host_rules_.push_back(
-                {std::string(w[1]), std::string(w[3]), LowerAscii(w[2]), std::move(pieces), gram, gram2});
+            std::string host = LowerAscii(w[2]);
+            TextRule::HostKind kind = TextRule::HostKind::kRemote;
+            if (host.starts_with("rcpt:")) {
+                kind = TextRule::HostKind::kRecipient;
+                host.erase(0, 5);
+            } else if (host.starts_with("reporting:")) {
+                kind = TextRule::HostKind::kReporting;
+                host.erase(0, 10);
+            }
+            rules->host_rules_.push_back({std::string(w[1]), std::string(w[3]), std::move(host), std::move(pieces),
+                                          gram, gram2, std::string(), kind});
             ids.emplace_back(w[1]);
         } else {
             return error(StrCat("cannot parse \"", line, "\""));
         }
     }
     if (rules->version_.empty()) return absl::InvalidArgumentError("rules: no version line");
-    for (std::size_t i = 0; i < rules->text_rules_.size(); ++i) {
-        const std::string& reason = rules->text_rules_[i].reason;
-        auto it = std::find_if(rules->by_reason_.begin(), rules->by_reason_.end(),
-                               [&](const auto& p) { return p.first == reason; });
-        if (it == rules->by_reason_.end()) {
-            rules->by_reason_.push_back({reason, {}});
-            it = rules->by_reason_.end() - 1;
-        }
-        it->second.push_back(i);
-    }
+    rules->Plan();
     std::sort(ids.begin(), ids.end());
     if (auto dup = std::adjacent_find(ids.begin(), ids.end()); dup != ids.end()) {
         return absl::InvalidArgumentError(StrCat("rules: duplicate id ", *dup));
@@ -233,6 +242,59 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Parse(std::string_view text) {
         if (rules->FindOutcome(r) == nullptr) return absl::InvalidArgumentError(StrCat("rules: no outcome for ", r));
     }
     return rules;
+}
+
+void RuleSet::Plan() {
+    std::vector<std::string> reasons;
+    for (const TextRule& r : text_rules_) {
+        if (std::find(reasons.begin(), reasons.end(), r.reason) == reasons.end()) reasons.push_back(r.reason);
+    }
+    std::vector<TextRule> grouped;
+    grouped.reserve(text_rules_.size());
+    by_reason_.clear();
+    for (const std::string& reason : reasons) {
+        Range range{grouped.size(), grouped.size()};
+        for (TextRule& r : text_rules_) {
+            if (r.reason == reason) grouped.push_back(std::move(r));
+        }
+        range.end = grouped.size();
+        by_reason_.emplace_back(reason, range);
+    }
+    text_rules_ = std::move(grouped);
+    text_grams_.clear();
+    text_more_grams_.clear();
+    text_more_begin_.clear();
+    for (const TextRule& r : text_rules_) {
+        text_grams_.emplace_back(static_cast<std::uint16_t>(r.gram), static_cast<std::uint16_t>(r.gram2));
+        text_more_begin_.push_back(static_cast<std::uint32_t>(text_more_grams_.size()));
+        std::vector<std::uint16_t> more;
+        for (const std::string& piece : r.pieces) {
+            const auto* d = reinterpret_cast<const unsigned char*>(piece.data());
+            for (std::size_t i = 0; i + 2 < piece.size(); ++i) {
+                auto g = static_cast<std::uint16_t>(GramHash(d[i], d[i + 1], d[i + 2]));
+                if (g != r.gram && g != r.gram2 && std::find(more.begin(), more.end(), g) == more.end()) {
+                    more.push_back(g);
+                }
+            }
+        }
+        text_more_grams_.insert(text_more_grams_.end(), more.begin(), more.end());
+    }
+    text_more_begin_.push_back(static_cast<std::uint32_t>(text_more_grams_.size()));
+    primary_steps_.clear();
+    for (const std::string& reason : primary_order_) {
+        Step s;
+        s.reason = reason;
+        s.rules = RulesFor(reason);
+        s.status_yield = FindGuard("statusyield", reason);
+        s.yield = FindGuard("yield", reason);
+        s.text_command = FindGuard("textcommand", reason);
+        s.borrow = FindGuard("borrow", reason);
+        if (s.borrow != nullptr) s.borrowed = RulesFor(s.borrow->other);
+        primary_steps_.push_back(std::move(s));
+    }
+    secondary_steps_.clear();
+    for (const std::string& reason : secondary_order_)
+        secondary_steps_.emplace_back(reason, RulesFor(reason));
 }
 
 const RuleSet& RuleSet::Builtin() {
@@ -275,20 +337,24 @@ std::string_view RuleSet::StatusReason(std::string_view status, std::string* rul
     return {};
 }
 
-const std::vector<std::size_t>* RuleSet::RulesFor(std::string_view reason) const {
-    for (const auto& [r, list] : by_reason_) {
-        if (r == reason) return &list;
+RuleSet::Range RuleSet::RulesFor(std::string_view reason) const {
+    for (const auto& [r, range] : by_reason_) {
+        if (r == reason) return range;
     }
-    return nullptr;
+    return {};
 }
 
-bool RuleSet::TextMatches(std::string_view reason, const TextIndex& index, std::string* rule_id) const {
+bool RuleSet::TextMatches(Range rules, const TextIndex& index, std::string* rule_id) const {
     if (index.text.empty()) return false;
-    const std::vector<std::size_t>* list = RulesFor(reason);
-    if (list == nullptr) return false;
-    for (std::size_t i : *list) {
+    for (std::size_t i = rules.begin; i < rules.end; ++i) {
+        const auto [gram, gram2] = text_grams_[i];
+        if (!index.MayMatch(gram, gram2)) continue;
+        bool may = true;
+        for (std::uint32_t g = text_more_begin_[i]; g < text_more_begin_[i + 1] && may; ++g)
+            may = index.grams[text_more_grams_[g]];
+        if (!may) continue;
         const TextRule& r = text_rules_[i];
-        if (index.MayMatch(r) && PiecesMatch(index.text, r.pieces)) {
+        if (PiecesMatch(index.text, r.pieces)) {
             if (rule_id != nullptr) *rule_id = r.id;
             return true;
         }
@@ -300,7 +366,7 @@ std::string RuleSet::MatchText(std::string_view reason, std::string_view lower_t
     std::string id;
     std::string normalized = Normalize(lower_text);
     const TextIndex& index = ScratchIndex(normalized);
-    return TextMatches(reason, index, &id) ? id : std::string();
+    return TextMatches(RulesFor(reason), index, &id) ? id : std::string();
 }
 
 Decision RuleSet::Classify(const ClassifyInput& in) const {
@@ -323,11 +389,11 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
         std::string rcpt_domain = LowerAscii(in.recipient.substr(in.recipient.rfind('@') + 1));
         std::string reporting = LowerAscii(in.reporting_host);
         for (const TextRule& r : host_rules_) {
-            if (r.host.starts_with("rcpt:")) {
-                if (in.recipient.empty() || !rcpt_domain.ends_with(r.host.substr(5))) continue;
-            } else if (r.host.starts_with("reporting:")) {
+            if (r.host_kind == TextRule::HostKind::kRecipient) {
+                if (in.recipient.empty() || !rcpt_domain.ends_with(r.host)) continue;
+            } else if (r.host_kind == TextRule::HostKind::kReporting) {
                 // The format of the provider that wrote the bounce, whoever the remote host was.
-                if (reporting.empty() || reporting.find(r.host.substr(10)) == std::string::npos) continue;
+                if (reporting.empty() || reporting.find(r.host) == std::string::npos) continue;
             } else if (host.empty() || host.find(r.host) == std::string::npos) {
                 continue;
             }
@@ -355,10 +421,11 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
         auto listed = [](const Guard* g, std::string_view v) {
             return g != nullptr && std::find(g->values.begin(), g->values.end(), v) != g->values.end();
         };
-        for (const std::string& reason : primary_order_) {
+        for (const Step& step : primary_steps_) {
+            const std::string& reason = step.reason;
             std::string id;
             if (status_reason == reason) {
-                const Guard* sy = FindGuard("statusyield", reason);
+                const Guard* sy = step.status_yield;
                 bool yielded = false;
                 std::size_t which = 0;
                 for (std::size_t i = 0; sy != nullptr && i < sy->values.size() && !yielded; ++i) {
@@ -370,19 +437,19 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
                         if (std::find(cmds.begin(), cmds.end(), in.smtp_command) == cmds.end()) continue;
                         v = v.substr(0, at);
                     }
-                    yielded = TextMatches(v, index, &id);
+                    yielded = TextMatches(RulesFor(v), index, &id);
                     which = i;
                 }
                 if (!yielded) return finish(reason, status_id);
                 return finish(std::string_view(sy->values[which]).substr(0, sy->values[which].find('@')), id);
             }
-            if (listed(FindGuard("yield", reason), status_reason)) continue;
-            const Guard* tc = FindGuard("textcommand", reason);
-            if ((tc == nullptr || listed(tc, in.smtp_command)) && TextMatches(reason, index, &id)) {
+            if (listed(step.yield, status_reason)) continue;
+            const Guard* tc = step.text_command;
+            if ((tc == nullptr || listed(tc, in.smtp_command)) && TextMatches(step.rules, index, &id)) {
                 return finish(reason, id);
             }
-            if (const Guard* b = FindGuard("borrow", reason);
-                b != nullptr && !listed(b, in.smtp_command) && TextMatches(b->other, index, &id)) {
+            if (const Guard* b = step.borrow;
+                b != nullptr && !listed(b, in.smtp_command) && TextMatches(step.borrowed, index, &id)) {
                 return finish(reason, StrCat(id, "/", reason));
             }
         }
@@ -391,9 +458,9 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
     if (!status_reason.empty() && status_reason != "userunknown" && !is_retry(status_reason)) {
         return finish(status_reason, status_id);
     }
-    for (const std::string& reason : secondary_order_) {
+    for (const auto& [reason, rules] : secondary_steps_) {
         std::string id;
-        if (TextMatches(reason, index, &id)) return finish(reason, id);
+        if (TextMatches(rules, index, &id)) return finish(reason, id);
     }
     if (!status_reason.empty()) return finish(status_reason, status_id);
     if (in.format_reason.size() > 0) return finish(in.format_reason, in.format_rule);

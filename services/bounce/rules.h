@@ -45,6 +45,11 @@ struct Decision {
 
 class RuleSet {
   public:
+    RuleSet() = default;
+    // The plan points into the rule tables.
+    RuleSet(const RuleSet&) = delete;
+    RuleSet& operator=(const RuleSet&) = delete;
+
     // Parses the rules text; INVALID_ARGUMENT with the line number on a malformed line.
     static absl::StatusOr<std::unique_ptr<RuleSet>> Parse(std::string_view text);
     // The rules compiled into the binary (parsed once; aborts if they are malformed, which a
@@ -67,6 +72,8 @@ class RuleSet {
         std::uint32_t gram = 0;   // hash of a 3-byte substring every matching text contains (0: none)
         std::uint32_t gram2 = 0;  // a second one (the end of the same piece)
         std::string command;      // format rules only: applies only after this SMTP command
+        // Host rules only: what `host` is matched against.
+        enum class HostKind : std::uint8_t { kRemote, kRecipient, kReporting } host_kind = HostKind::kRemote;
     };
     // The 3-grams of one lower-cased text, as a bitset, to skip rules that cannot match.
     struct TextIndex {
@@ -77,6 +84,7 @@ class RuleSet {
         void Reset(std::string_view t);
         bool MayContain(std::uint32_t gram) const { return gram == 0 || grams.test(gram); }
         bool MayMatch(const TextRule& r) const { return MayContain(r.gram) && MayContain(r.gram2); }
+        bool MayMatch(std::uint16_t gram, std::uint16_t gram2) const { return MayContain(gram) && MayContain(gram2); }
     };
     struct StatusRule {
         std::string id;
@@ -85,20 +93,46 @@ class RuleSet {
     };
 
   private:
-    bool TextMatches(std::string_view reason, const TextIndex& index, std::string* rule_id) const;
-    const std::vector<std::size_t>* RulesFor(std::string_view reason) const;
+    // Text rules of one reason: text_rules_[begin, end), in file order.
+    struct Range {
+        std::size_t begin = 0;
+        std::size_t end = 0;
+    };
+    struct Guard;
+    // One reason of the primary order with the guards that apply to it, looked up once.
+    struct Step {
+        std::string reason;
+        Range rules;
+        const Guard* status_yield = nullptr;
+        const Guard* yield = nullptr;
+        const Guard* text_command = nullptr;
+        const Guard* borrow = nullptr;
+        Range borrowed;  // the rules of borrow->other
+    };
+
+    bool TextMatches(Range rules, const TextIndex& index, std::string* rule_id) const;
+    Range RulesFor(std::string_view reason) const;
+    // Groups text_rules_ by reason (file order kept within a reason) and builds the steps.
+    void Plan();
 
     std::string version_;
     std::vector<Outcome> outcomes_;
     std::vector<StatusRule> status_rules_;
-    std::vector<TextRule> text_rules_;
+    std::vector<TextRule> text_rules_;  // grouped by reason (see Plan)
+    // {gram, gram2} of each text rule, side by side for the scan over a reason's rules.
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> text_grams_;
+    // Every other 3-gram of the rule's pieces: text_more_grams_[text_more_begin_[i], text_more_begin_[i + 1]).
+    // A text that lacks one cannot match, which a bit test tells before a substring search.
+    std::vector<std::uint16_t> text_more_grams_;
+    std::vector<std::uint32_t> text_more_begin_;
     std::vector<TextRule> host_rules_;
     std::vector<TextRule> format_rules_;
-    // Indexes into text_rules_ per reason, in file order.
-    std::vector<std::pair<std::string, std::vector<std::size_t>>> by_reason_;
+    std::vector<std::pair<std::string, Range>> by_reason_;
     std::vector<std::string> primary_order_;
     std::vector<std::string> secondary_order_;
     std::vector<std::string> retry_reasons_;
+    std::vector<Step> primary_steps_;
+    std::vector<std::pair<std::string, Range>> secondary_steps_;
     struct Guard {
         std::string kind;  // textcommand, borrow, yield, statusyield
         std::string reason;

@@ -726,31 +726,29 @@ TEST(BounceMime, QuotedPrintableMatchesMimetic) {
     EXPECT_EQ(DecodeQuotedPrintable("ends with ="), "ends with =");
 }
 
-TEST(BounceMime, DropTraceFields) {
+TEST(BounceMime, TraceFieldsAreLeftOut) {
     std::string msg =
         "Received: from a\n\tby b\nFrom: x@example.org\nDKIM-Signature: v=1;\n  b=abc\nSubject: s\n"
         "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
-        "Received: in the body stays\n"
-        "--b\nContent-Type: message/rfc822\n\nReceived: from c\nTo: y@example.org\n\nbody\nReceived: stays\n--b--\n";
-    EXPECT_EQ(DropTraceFields(msg),
-              "From: x@example.org\nSubject: s\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
-              "Received: in the body stays\n"
-              "--b\nContent-Type: message/rfc822\n\nTo: y@example.org\n\n--b--\n");
-    // A delivery report attached as a message keeps its body (it is read); so does a part whose
-    // "header" is not one (an encoded message).
-    std::string report =
-        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
-        "--b\nContent-Type: message/rfc822\n\nContent-Type: multipart/report; boundary=\"r\"\n\n--r\nstatus\n--r--\n"
-        "--b\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nRnJvbTogeEBleGFtcGxlLm9yZwo=\n\nmore\n"
-        "--b--\n";
-    EXPECT_EQ(DropTraceFields(report), report);
+        "--b\nContent-Type: text/plain\n\nReceived: in the body stays\n"
+        "--b\nContent-Type: message/rfc822\n\nReceived: from c\nTo: y@example.org\n\nbody\n--b--\n";
+    absl::StatusOr<FlatMessage> flat = FlattenMessage(msg, {});
+    ASSERT_TRUE(flat.ok()) << flat.status();
+    ASSERT_EQ(flat->headers.fields().size(), 3u);
+    EXPECT_EQ(flat->headers.Get("subject"), "s");
+    EXPECT_FALSE(flat->headers.Has("received"));
+    ASSERT_EQ(flat->parts.size(), 2u);
+    EXPECT_EQ(flat->parts[0].body, "Received: in the body stays");
+    ASSERT_EQ(flat->attached.size(), 1u);
+    ASSERT_EQ(flat->attached[0].headers.fields().size(), 1u);
+    EXPECT_EQ(flat->attached[0].headers.Get("to"), "y@example.org");
     EXPECT_TRUE(IsTraceField("ARC-Seal"));
     EXPECT_FALSE(IsTraceField("Return-Path"));
 }
 
-// Bodies no parser reads (binary attachments, HTML after a text/plain part) are left out before
-// mimetic sees them; the parts themselves stay listed.
-TEST(BounceMime, DropTraceFieldsLeavesOutUnreadBodies) {
+// Bodies no parser reads (binary attachments, HTML after a text/plain part) are not decoded; the
+// parts themselves stay listed.
+TEST(BounceMime, UnreadBodiesAreNotDecoded) {
     std::string msg =
         "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
         "--b\nContent-Type: text/plain\n\nplain text\n"
@@ -758,49 +756,112 @@ TEST(BounceMime, DropTraceFieldsLeavesOutUnreadBodies) {
         "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
         "--b\nContent-Type: application/pdf;\n name=\"a.pdf\"\n\nJVBERi0=\n"
         "--b--\n";
-    EXPECT_EQ(DropTraceFields(msg),
-              "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
-              "--b\nContent-Type: text/plain\n\nplain text\n"
-              "--b\nContent-Type: text/html\n\n"
-              "--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
-              "--b\nContent-Type: application/pdf;\n name=\"a.pdf\"\n\n"
-              "--b--\n");
     absl::StatusOr<FlatMessage> flat = FlattenMessage(msg, {});
     ASSERT_TRUE(flat.ok()) << flat.status();
     ASSERT_EQ(flat->parts.size(), 4u);
     EXPECT_EQ(flat->parts[0].body, "plain text");
     EXPECT_EQ(flat->parts[1].content_type, "text/html");
+    EXPECT_EQ(flat->parts[1].body, "");
     EXPECT_EQ(flat->parts[2].content_type, "image/png");
+    EXPECT_EQ(flat->parts[2].body, "");
     EXPECT_EQ(flat->parts[3].content_type, "application/pdf");
+    EXPECT_EQ(flat->parts[3].headers.Get("content-type"), "application/pdf; name=\"a.pdf\"");
 
-    // HTML is the text when no text/plain came before it; a folded or ambiguous type keeps its
-    // body; text/plainish is not text/plain.
-    std::string html_first =
+    // HTML is the text when no text/plain comes before or after it; text/plainish is not text/plain.
+    std::string html_only =
         "From: x@example.org\nContent-Type: multipart/alternative; boundary=\"b\"\n\n"
         "--b\nContent-Type: text/plainish\n\nodd\n"
-        "--b\nContent-Type: text/html\n\n<p>html</p>\n"
-        "--b\nContent-Type:\n image/gif\n\nGIF\n"
-        "--b\nContent-Type: text/plain\n\nplain\n"
+        "--b\nContent-Type: text/html; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
+        "<p>caf=E9</p>\n"
+        "--b\nContent-Type: text/html\n\n<p>second</p>\n"
         "--b--\n";
-    EXPECT_EQ(DropTraceFields(html_first), html_first);
+    flat = FlattenMessage(html_only, {});
+    ASSERT_TRUE(flat.ok()) << flat.status();
+    ASSERT_EQ(flat->parts.size(), 3u);
+    EXPECT_EQ(flat->parts[0].content_type, "text/plainish");
+    EXPECT_EQ(flat->parts[1].body, "<p>caf\xc3\xa9</p>");
+    EXPECT_EQ(flat->parts[2].body, "");
+}
 
-    // No closing delimiter: the skipped body runs to the end, as mimetic would have read it.
-    std::string unclosed =
-        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
-        "--b\nContent-Type: text/plain\n\nplain\n"
-        "--b\nContent-Type: image/png\n\nPNGDATA\nmore\n";
-    EXPECT_EQ(DropTraceFields(unclosed),
-              "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
-              "--b\nContent-Type: text/plain\n\nplain\n"
-              "--b\nContent-Type: image/png\n\n");
-    // After an attached message nothing more is left out (its parts are read at another level).
-    std::string after_attached =
-        "From: x@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
-        "--b\nContent-Type: text/plain\n\nplain\n"
-        "--b\nContent-Type: message/rfc822\n\nContent-Type: multipart/report; boundary=\"r\"\n\n"
-        "--r\nContent-Type: text/html\n\n<p>x</p>\n--r--\n"
-        "--b--\n";
-    EXPECT_EQ(DropTraceFields(after_attached), after_attached);
+// The structure of broken messages: each case gives the parts the parsers need.
+TEST(BounceMime, BrokenMultiparts) {
+    auto parts = [](const std::string& msg) {
+        absl::StatusOr<FlatMessage> flat = FlattenMessage(msg, {});
+        std::string out;
+        if (!flat.ok()) return std::string(flat.status().message());
+        for (const MimePart& p : flat->parts)
+            out += StrCat(p.content_type, "@", p.depth, "/", p.message_level, "=", p.body, "|");
+        return out;
+    };
+    const std::string head = "From: a@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n";
+    // Preamble text, transport padding after delimiters, epilogue ignored.
+    EXPECT_EQ(parts(head + "pre\n--b   \nContent-Type: text/plain\n\nhello\n--b\t\n\nsecond\n--b--  \nepilogue\n"),
+              "text/x-preamble@0/0=pre|text/plain@1/0=hello|text/plain@1/0=second|");
+    // No close delimiter: the last part runs to the end.
+    EXPECT_EQ(parts(head + "--b\n\none\n--b\n\ntwo\n"), "text/plain@1/0=one|text/plain@1/0=two\n|");
+    // Lost boundary parameter, or delimiters never found: the body is the text.
+    EXPECT_EQ(parts("From: a@example.org\nContent-Type: multipart/mixed;\n\ntext -- with dashes\n--x\n\nhi\n"),
+              "text/x-preamble@0/0=text -- with dashes\n--x\n\nhi\n|");
+    EXPECT_EQ(parts(head + "just text\n--c\n"), "text/x-preamble@0/0=just text\n--c\n|");
+    // Delimiters only at the start of a line, and not when the boundary goes on.
+    EXPECT_EQ(parts(head + "--b\n\ntext with --b inside\n--bb\n--b--\n"), "text/plain@1/0=text with --b inside\n--bb|");
+    // A folded Content-Type value is still a multipart.
+    EXPECT_EQ(parts("From: a@example.org\nContent-Type:\n multipart/mixed; boundary=b\n\n--b\n\nhello\n--b--\n"),
+              "text/plain@1/0=hello|");
+    // A header line that is not a field starts the body.
+    EXPECT_EQ(parts(head + "--b\nContent-Type: text/plain\nBad Header Line\n\ntext\n--b--\n"),
+              "text/plain@1/0=Bad Header Line\n\ntext|");
+    // Nested multipart whose close delimiter is missing: it ends at the enclosing delimiter.
+    EXPECT_EQ(parts(head + "--b\nContent-Type: multipart/alternative; boundary=c\n\n--c\n\ninner\n"
+                           "--b\nContent-Type: text/html\n\n<p>x</p>\n--b--\n"),
+              "text/plain@2/0=inner|text/html@1/0=|");
+    // An attached original: its header is read, its body is not split; a forwarded delivery
+    // report is read like the top level.
+    // (A FlatMessage views its message: the texts are kept in variables.)
+    const std::string attached =
+        head +
+        "--b\nContent-Type: message/rfc822\n\nTo: u@example.net\n"
+        "Content-Type: multipart/mixed; boundary=o\n\n--o\n\noriginal\n--o--\n"
+        "--b\nContent-Type: message/rfc822\n\nFrom: gw@example.org\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=r\n\n"
+        "--r\n\ninner text\n--r\nContent-Type: message/delivery-status\n\nStatus: 5.1.1\n--r--\n--b--\n";
+    absl::StatusOr<FlatMessage> flat = FlattenMessage(attached, {});
+    ASSERT_TRUE(flat.ok()) << flat.status();
+    ASSERT_EQ(flat->attached.size(), 2u);
+    EXPECT_EQ(flat->attached[0].headers.Get("to"), "u@example.net");
+    EXPECT_EQ(flat->attached[1].headers.Get("from"), "gw@example.org");
+    ASSERT_EQ(flat->parts.size(), 2u);
+    EXPECT_EQ(flat->parts[0].body, "inner text");
+    EXPECT_EQ(flat->parts[0].message_level, 1);
+    EXPECT_EQ(flat->parts[1].body, "Status: 5.1.1");
+    // text/rfc822-headers and message/global are read as attached headers.
+    const std::string headers_parts = head +
+                                      "--b\nContent-Type: text/rfc822-headers\n\nTo: a@example.net\n"
+                                      "--b\nContent-Type: message/global\n\nTo: b@example.net\n\nbody\n--b--\n";
+    flat = FlattenMessage(headers_parts, {});
+    ASSERT_TRUE(flat.ok()) << flat.status();
+    ASSERT_EQ(flat->attached.size(), 2u);
+    EXPECT_EQ(flat->attached[0].headers.Get("to"), "a@example.net");
+    EXPECT_EQ(flat->attached[1].headers.Get("to"), "b@example.net");
+}
+
+TEST(BounceMime, LimitsWhileSplitting) {
+    // Multiparts nested 12 deep (the splitter stops at the limit, not at the end of the input).
+    std::string deep = "From: a@example.org\n";
+    for (int i = 0; i < 12; ++i)
+        deep += StrCat("Content-Type: multipart/mixed; boundary=b", i, "\n\n--b", i, "\n");
+    deep += "\ntext\n";
+    MimeLimits limits;
+    EXPECT_EQ(FlattenMessage(deep, limits).status().code(), absl::StatusCode::kResourceExhausted);
+    limits.max_depth = 20;
+    EXPECT_TRUE(FlattenMessage(deep, limits).ok());
+    std::string many = "From: a@example.org\nContent-Type: multipart/mixed; boundary=b\n\n";
+    for (int i = 0; i < 10; ++i)
+        many += "--b\n\npart\n";
+    limits.max_parts = 10;
+    EXPECT_EQ(FlattenMessage(many, limits).status().code(), absl::StatusCode::kResourceExhausted);
+    limits.max_parts = 11;
+    EXPECT_TRUE(FlattenMessage(many, limits).ok());
 }
 
 // LF and CRLF input still give the same records when unread bodies are left out.
@@ -838,7 +899,8 @@ TEST(BounceSearch, LowerAsciiMatchesAsciiLower) {
             EXPECT_EQ(LowerAscii(piece), AsciiLower(piece));
         }
     }
-    EXPECT_EQ(LowerAscii("Content-Type: TEXT/Plain; Charset=UTF-8 @[`{"), "content-type: text/plain; charset=utf-8 @[`{");
+    EXPECT_EQ(LowerAscii("Content-Type: TEXT/Plain; Charset=UTF-8 @[`{"),
+              "content-type: text/plain; charset=utf-8 @[`{");
     EXPECT_EQ(FindBytes(std::string(600, 'a') + "needle", "needle"), 600u);
     EXPECT_EQ(FindBytes(std::string(600, 'a') + "needle", "needle", 601), std::string_view::npos);
     EXPECT_EQ(FindBytes("short needle", "needle", 3), 6u);
@@ -864,9 +926,11 @@ TEST(BounceSearch, FindBytesMatchesFind) {
 }
 
 TEST(BounceMime, HeaderBlockUnfolds) {
-    Headers h = ParseHeaderBlock(
+    const std::string block =
         "Subject: one\n   two\n\tthree  \nX-Empty:\nTo:  <a@example.org>\r\n  , b@example.org\r\n"
-        "Long: " + std::string(70000, 'x') + "\n\n");
+        "Long: " +
+        std::string(70000, 'x') + "\n\n";
+    Headers h = ParseHeaderBlock(block);  // views `block`
     EXPECT_EQ(h.Get("subject"), "one two three");
     EXPECT_EQ(h.Get("x-empty"), "");
     EXPECT_EQ(h.Get("to"), "<a@example.org> , b@example.org");
@@ -879,9 +943,10 @@ TEST(BounceParser, LongDiagnosticIsCut) {
     std::string words;
     for (int i = 0; i < 400; ++i)
         words += "word\t  ";
-    std::string msg = "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
-                      "<user@example.net>: host mx.example.net said: 550 5.1.1 User unknown " +
-                      words + "\n";
+    std::string msg =
+        "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n\n"
+        "<user@example.net>: host mx.example.net said: 550 5.1.1 User unknown " +
+        words + "\n";
     absl::StatusOr<Report> report = Parse(msg);
     ASSERT_TRUE(report.ok());
     ASSERT_FALSE(report->records.empty());
