@@ -13,25 +13,28 @@
 --    the suppressions they cause in one, the result assembled without a query unless a message
 --    was a duplicate, and the rollup trigger's three statements in one.
 
-DO $$
+-- Gives the columns of partition `part` the compression set on the same columns of its parent.
+CREATE FUNCTION rebound_copy_column_compression(part regclass) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    r record;
+    col record;
 BEGIN
-    FOR r IN
-        SELECT c.oid::regclass AS part, a.attname, p.attcompression
+    FOR col IN
+        SELECT p.attname, p.attcompression
         FROM pg_inherits i
-        JOIN pg_class c ON c.oid = i.inhrelid
         JOIN pg_attribute p ON p.attrelid = i.inhparent AND p.attnum > 0 AND NOT p.attisdropped
                                AND p.attcompression <> ''
         JOIN pg_attribute a ON a.attrelid = i.inhrelid AND a.attname = p.attname
-        WHERE i.inhparent IN ('raw_messages'::regclass, 'bounce_events'::regclass)
-          AND a.attcompression IS DISTINCT FROM p.attcompression
+        WHERE i.inhrelid = part AND a.attcompression IS DISTINCT FROM p.attcompression
     LOOP
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET COMPRESSION %s', r.part, r.attname,
-                       CASE r.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET COMPRESSION %s', part, col.attname,
+                       CASE col.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
     END LOOP;
 END;
 $$;
+
+SELECT rebound_copy_column_compression(i.inhrelid)
+FROM pg_inherits i
+WHERE i.inhparent IN ('raw_messages'::regclass, 'bounce_events'::regclass);
 
 -- As in 0001, and each new partition's columns take the compression set on the parent's.
 CREATE OR REPLACE FUNCTION rebound_ensure_monthly_partitions(parent regclass, from_ts timestamptz, months integer)
@@ -41,7 +44,6 @@ DECLARE
     lo timestamptz;
     hi timestamptz;
     part text;
-    col record;
 BEGIN
     IF months < 1 OR months > 120 THEN
         RAISE EXCEPTION 'months must be between 1 and 120, got %', months;
@@ -53,13 +55,7 @@ BEGIN
         IF to_regclass(part) IS NULL THEN
             EXECUTE format('CREATE TABLE %I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
                            part, parent::text, lo, hi);
-            FOR col IN
-                SELECT attname, attcompression FROM pg_attribute
-                WHERE attrelid = parent AND attnum > 0 AND NOT attisdropped AND attcompression <> ''
-            LOOP
-                EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET COMPRESSION %s', part, col.attname,
-                               CASE col.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
-            END LOOP;
+            PERFORM rebound_copy_column_compression(format('%I', part)::regclass);
             created := created + 1;
         END IF;
     END LOOP;
