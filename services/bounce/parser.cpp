@@ -867,6 +867,45 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text, bool co
     return drafts;
 }
 
+bool IsBlankByte(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+// Whether a text ParseNonStandard builds from lines of `lower` may contain "a b": `a`, whitespace,
+// then `b` in `lower`, or a line ending in `a` and a line starting with `b` (the lines of a
+// recipient's text are joined by spaces, and Sendmail's transcript lines are moved after them).
+bool MayJoin(std::string_view lower, std::string_view a, std::string_view b) {
+    bool a_ends_line = false;
+    for (std::size_t at = FindBytes(lower, a); at != std::string_view::npos; at = FindBytes(lower, a, at + 1)) {
+        std::size_t i = at + a.size();
+        bool newline = false;
+        while (i < lower.size() && IsBlankByte(lower[i])) {
+            newline = newline || lower[i] == '\n';
+            ++i;
+        }
+        if (i > at + a.size() && lower.substr(i).starts_with(b)) return true;
+        a_ends_line = a_ends_line || newline || i == lower.size();
+    }
+    if (!a_ends_line) return false;
+    for (std::size_t at = FindBytes(lower, b); at != std::string_view::npos; at = FindBytes(lower, b, at + 1)) {
+        std::size_t i = at;
+        while (i > 0 && IsBlankByte(lower[i - 1]) && lower[i - 1] != '\n')
+            --i;
+        if (i == 0 || lower[i - 1] == '\n') return true;
+    }
+    return false;
+}
+
+// False when FindCommand finds no command in any recipient's text ParseNonStandard builds from the
+// lines of `lower` (a lower-cased section): every command it returns needs one of these words.
+bool MayNameCommand(std::string_view lower) {
+    for (std::string_view w : {"rcpt", "data", "helo", "ehlo"}) {
+        if (Contains(lower, w)) return true;
+    }
+    return MayJoin(lower, "mail", "from") || MayJoin(lower, "initial", "connection") ||
+           MayJoin(lower, "while", "talking");
+}
+
 // Missing diagnostics of DSN records: the recipient's paragraph of the human-readable part.
 void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& drafts) {
     if (drafts.empty()) return;
@@ -875,6 +914,17 @@ void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& 
     bool commands_only = std::all_of(drafts.begin(), drafts.end(), [](const Draft& d) {
         return !d.record.diagnostic.empty() && !d.record.status.empty();
     });
+    // Then the text only fills in missing recipients and commands: none is missing, nothing to read.
+    if (commands_only && std::all_of(drafts.begin(), drafts.end(), [](const Draft& d) {
+            return !d.record.recipient.empty() && !d.record.smtp_command.empty();
+        })) {
+        return;
+    }
+    if (commands_only &&
+        std::none_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.recipient.empty(); }) &&
+        !MayNameCommand(Lower(ctx.Section(body_text)))) {
+        return;
+    }
     std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text, commands_only);
     for (std::size_t di = 0; di < drafts.size(); ++di) {
         Draft& d = drafts[di];
