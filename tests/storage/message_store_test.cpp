@@ -167,6 +167,26 @@ TEST_F(MessageStoreTest, ARefusedEventRollsBackTheWholeBatch) {
     EXPECT_FALSE((*retry)[0].duplicate) << "the rolled-back claim left no digest behind";
 }
 
+// Events, suppressions and their history name their account without a foreign key (0010):
+// what keeps those rows valid is that an account cannot be deleted.
+TEST_F(MessageStoreTest, AnAccountWithEventsCannotBeDeleted) {
+    MessageRow m = Message(30, "kept");
+    m.events.push_back(Event("kept@example.org", "hard", 10));
+    ASSERT_TRUE(StoreMessages(*conn_, {m}).ok());
+    auto conn = db().Connect();
+    pqxx::nontransaction tx(*conn);
+    try {
+        tx.exec0("DELETE FROM accounts WHERE id = " + std::to_string(account_));
+        ADD_FAILURE() << "the account was deleted";
+    } catch (const pqxx::sql_error& e) {
+        EXPECT_EQ(e.sqlstate(), "23001") << e.what();
+        EXPECT_NE(std::string(e.what()).find("disabled"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(Count("SELECT count(*) FROM accounts WHERE id = " + std::to_string(account_)), 1);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE account_id = " + std::to_string(account_)), 1);
+    EXPECT_EQ(Count("SELECT count(*) FROM suppressions WHERE account_id = " + std::to_string(account_)), 1);
+}
+
 TEST_F(MessageStoreTest, AnEmptyBatchStoresNothing) {
     auto stored = StoreMessages(*conn_, {});
     ASSERT_TRUE(stored.ok()) << stored.status();
