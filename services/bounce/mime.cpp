@@ -16,6 +16,10 @@
 #include <cstring>
 #include <tuple>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "services/bounce/search.h"
 #include "services/common/strings.h"
 
@@ -138,14 +142,55 @@ std::string DecodeBase64(std::string_view text) {
     return out;
 }
 
-// The same state machine as mimetic::QP::Decoder (so results do not change), with runs of plain
-// characters copied at once instead of one call per character.
+namespace {
+// End of the text at `i` that quoted-printable decoding copies as it is: bytes above 32 other than
+// '=', and single spaces followed by one of them. Sixteen bytes at a time where SSE2 is available.
+std::size_t QpTextEnd(std::string_view text, std::size_t i) {
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+#if defined(__SSE2__)
+    const __m128i k32 = _mm_set1_epi8(32);
+    for (; i + 17 <= n; i += 16) {
+        __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 1));
+        __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(b, k32), b);  // b <= 32
+        __m128i next_low = _mm_cmpeq_epi8(_mm_min_epu8(next, k32), next);
+        __m128i space = _mm_cmpeq_epi8(b, _mm_set1_epi8(' '));
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_andnot_si128(space, low), _mm_cmpeq_epi8(b, _mm_set1_epi8('='))),
+                                    _mm_and_si128(space, next_low));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+        if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    }
+#endif
+    while (i < n) {
+        if (s[i] > 32 && s[i] != '=') {
+            ++i;
+        } else if (s[i] == ' ' && i + 1 < n && s[i + 1] > 32) {
+            ++i;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
+}  // namespace
+
+// The same state machine as mimetic::QP::Decoder (so results do not change), with what it does most
+// (text, blanks followed by text, line ends, "=XX") done in one loop that writes into a sized buffer:
+// no state gives more bytes than it reads, so the result is never longer than `text`.
 std::string DecodeQuotedPrintable(std::string_view text) {
     enum State { kWaitingChar, kAfterEq, kWaitingFirstHex, kWaitingSecondHex, kBlank, kNewline };
     auto blank = [](unsigned char c) { return c == ' ' || c == '\t'; };
     auto newline = [](unsigned char c) { return c == '\r' || c == '\n'; };
     std::string out;
-    out.reserve(text.size());
+    out.resize(text.size());
+    char* const begin = out.data();
+    char* o = begin;
+    auto append = [&](std::string_view s) {
+        std::memcpy(o, s.data(), s.size());
+        o += s.size();
+    };
     std::string prev;
     State state = kWaitingChar;
     unsigned char nl = 0;
@@ -155,46 +200,48 @@ std::string DecodeQuotedPrintable(std::string_view text) {
         auto c = static_cast<unsigned char>(text[i]);
         switch (state) {
             case kWaitingChar: {
-                // Shortcuts for what the machine does most (prev is empty in this state): blanks
-                // followed by text are kept, a line end becomes LF, "=XX" a byte.
-                if (blank(c)) {
-                    std::size_t j = i + 1;
-                    while (j < n && blank(static_cast<unsigned char>(text[j])))
-                        ++j;
-                    if (j < n && !newline(static_cast<unsigned char>(text[j]))) {
-                        out.append(text.substr(i, j - i));
-                        i = j;
-                        continue;
+                // prev is empty in this state. Printable bytes, blanks followed by more text on the
+                // line, line ends (one LF for CR, LF, CRLF or LFCR) and "=XX" are decoded here; the
+                // machine takes the rest.
+                std::size_t j = i;
+                while (j < n) {
+                    std::size_t run = QpTextEnd(text, j);
+                    if (run > j) {
+                        append(text.substr(j, run - j));
+                        j = run;
+                        if (j == n) break;
                     }
-                    state = kBlank;
+                    auto d = static_cast<unsigned char>(text[j]);
+                    if (blank(d)) {
+                        std::size_t k = j + 1;
+                        while (k < n && blank(static_cast<unsigned char>(text[k])))
+                            ++k;
+                        if (k == n || newline(static_cast<unsigned char>(text[k]))) break;
+                        append(text.substr(j, k - j));
+                        j = k;
+                    } else if (newline(d)) {
+                        *o++ = '\n';
+                        ++j;
+                        if (j < n && text[j] == (d == '\n' ? '\r' : '\n')) ++j;
+                    } else if (d == '=' && j + 2 < n && HexValue(text[j + 1]) >= 0 && HexValue(text[j + 2]) >= 0) {
+                        *o++ = static_cast<char>(HexValue(text[j + 1]) << 4 | HexValue(text[j + 2]));
+                        j += 3;
+                    } else {
+                        break;
+                    }
+                }
+                if (j > i) {
+                    i = j;
                     continue;
                 }
-                if (newline(c)) {
-                    out.push_back('\n');
-                    ++i;
-                    if (i < n && text[i] == (c == '\n' ? '\r' : '\n')) ++i;
+                if (blank(c)) {
+                    state = kBlank;  // blanks that end the line or the text
                     continue;
                 }
                 if (c == '=') {
-                    if (i + 2 < n && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
-                        out.push_back(static_cast<char>(HexValue(text[i + 1]) << 4 | HexValue(text[i + 2])));
-                        i += 3;
-                        continue;
-                    }
                     state = kAfterEq;
                     prev.push_back('=');
                     ++i;
-                    continue;
-                }
-                std::size_t j = i;
-                while (j < n) {
-                    auto d = static_cast<unsigned char>(text[j]);
-                    if (d < 33 || d == '=') break;
-                    ++j;
-                }
-                if (j > i) {
-                    out.append(text.substr(i, j - i));
-                    i = j;
                     continue;
                 }
                 ++i;  // control character: dropped (RFC 2045 6.7 note 4)
@@ -207,7 +254,7 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                     prev.clear();  // soft line break; trailing blanks dropped
                     state = kWaitingChar;
                 } else {
-                    out.append(prev);
+                    append(prev);
                     prev.clear();
                     state = kWaitingChar;
                     continue;
@@ -222,7 +269,7 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                     continue;
                 } else {
                     if (prev.size() > 1) {
-                        out.append(prev);
+                        append(prev);
                         prev.clear();
                         state = kWaitingChar;
                     } else {
@@ -234,9 +281,9 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                 continue;
             case kWaitingFirstHex:
                 if (HexValue(static_cast<char>(c)) < 0) {
-                    out.append(prev);
+                    append(prev);
                     prev.clear();
-                    out.push_back(static_cast<char>(c));
+                    *o++ = static_cast<char>(c);
                     state = kWaitingChar;
                 } else {
                     prev.push_back(static_cast<char>(c));
@@ -246,11 +293,11 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                 continue;
             case kWaitingSecondHex:
                 if (HexValue(static_cast<char>(c)) < 0) {
-                    out.append(prev);
+                    append(prev);
                     prev.clear();
-                    out.push_back(static_cast<char>(c));
+                    *o++ = static_cast<char>(c);
                 } else {
-                    out.push_back(static_cast<char>(HexValue(prev.back()) << 4 | HexValue(static_cast<char>(c))));
+                    *o++ = static_cast<char>(HexValue(prev.back()) << 4 | HexValue(static_cast<char>(c)));
                     prev.clear();
                 }
                 state = kWaitingChar;
@@ -262,7 +309,7 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                     ++i;
                     continue;
                 }
-                if (prev.empty() || prev[0] != '=') out.push_back('\n');
+                if (prev.empty() || prev[0] != '=') *o++ = '\n';
                 prev.clear();
                 state = kWaitingChar;
                 bool pair = c == (nl == '\r' ? '\n' : '\r');
@@ -273,11 +320,12 @@ std::string DecodeQuotedPrintable(std::string_view text) {
     }
     // mimetic's flush().
     if (!prev.empty()) {
-        out.push_back('=');
-        if (prev.size() > 1 && prev[1] != ' ') out.push_back(prev[1]);
+        *o++ = '=';
+        if (prev.size() > 1 && prev[1] != ' ') *o++ = prev[1];
     } else if (nl != 0) {
-        out.push_back('\n');
+        *o++ = '\n';
     }
+    out.resize(static_cast<std::size_t>(o - begin));
     return out;
 }
 
