@@ -94,10 +94,10 @@ std::string LowerString(std::string_view s) {
 }  // namespace
 
 namespace {
-// EqualsIgnoreCase(name, query), with the cheap tests first (most fields differ in length or first letter).
+// EqualsNoCase(name, query), with the cheap tests first (most fields differ in length or first letter).
 bool SameName(std::string_view name, std::string_view query) {
     return name.size() == query.size() && !name.empty() && (name[0] | 0x20) == (query[0] | 0x20) &&
-           EqualsIgnoreCase(name, query);
+           EqualsNoCase(name, query);
 }
 }  // namespace
 
@@ -543,8 +543,8 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
 
 bool IsTraceField(std::string_view name) {
     if (name.empty()) return false;
-    auto is = [&](std::string_view n) { return EqualsIgnoreCase(name, n); };
-    auto starts = [&](std::string_view p) { return StartsWithIgnoreCase(name, p); };
+    auto is = [&](std::string_view n) { return EqualsNoCase(name, n); };
+    auto starts = [&](std::string_view p) { return StartsWithNoCase(name, p); };
     switch (name[0] | 0x20) {
         case 'r':
             return is("received") || is("received-spf");
@@ -621,7 +621,7 @@ std::string_view BoundaryParam(std::string_view value) {
             name.remove_prefix(1);
         while (!name.empty() && IsBlank(name.back()))
             name.remove_suffix(1);
-        if (!EqualsIgnoreCase(name, "boundary")) continue;
+        if (!EqualsNoCase(name, "boundary")) continue;
         std::string_view v = param.substr(eq + 1);
         while (!v.empty() && IsBlank(v.front()))
             v.remove_prefix(1);
@@ -706,15 +706,15 @@ std::size_t ScanHeader(std::string_view text, OnField&& on_field) {
 }
 
 bool IsContentField(std::string_view name) {
-    return name.size() > 8 && StartsWithIgnoreCase(name, "content-");
+    return name.size() > 8 && StartsWithNoCase(name, "content-");
 }
 
 enum class Encoding { kIdentity, kBase64, kQuotedPrintable };
 
 Encoding TransferEncoding(std::string_view value) {
     value = StripWhitespace(value);
-    if (EqualsIgnoreCase(value, "base64")) return Encoding::kBase64;
-    if (EqualsIgnoreCase(value, "quoted-printable")) return Encoding::kQuotedPrintable;
+    if (EqualsNoCase(value, "base64")) return Encoding::kBase64;
+    if (EqualsNoCase(value, "quoted-printable")) return Encoding::kQuotedPrintable;
     return Encoding::kIdentity;
 }
 
@@ -795,7 +795,7 @@ class Flattener {
             // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
             // bounce): its parts are read like the top level's.
             report = message_level == 1 &&
-                     StartsWithIgnoreCase(StripWhitespace(headers->Get("content-type")), "multipart/report");
+                     StartsWithNoCase(StripWhitespace(headers->Get("content-type")), "multipart/report");
         }
         // Values view the message or nodes of the Headers' storage: they stay put when out_.attached
         // grows (`headers` may not).

@@ -51,7 +51,7 @@ std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
     const std::size_t k = needle.size() - 1;
     for (std::size_t at = text.find(needle.back(), k); at != std::string_view::npos;
          at = text.find(needle.back(), at + 1)) {
-        if (EqualsIgnoreCase(text.substr(at - k, k), needle.substr(0, k))) return at - k;
+        if (EqualsNoCase(text.substr(at - k, k), needle.substr(0, k))) return at - k;
     }
     return std::string_view::npos;
 }
@@ -714,7 +714,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
                 rest = StripWhitespace(rest);
                 bool ok = rest.empty() || rest.front() == ':' || rest.starts_with("...") || rest.front() == '(' ||
                           rest.front() == ',' || rest.front() == ';' || (bracket && rest.front() != '@') ||
-                          StartsWithIgnoreCase(rest, "on ") || rest.front() == '<' || rest.front() == '[';
+                          StartsWithNoCase(rest, "on ") || rest.front() == '<' || rest.front() == '[';
                 bool indented = raw.size() > t.size() && (raw.front() == ' ' || raw.front() == '\t');
                 if (ok || indented) address = NormalizeAddress(u.substr(span.begin, span.end - span.begin));
             }
@@ -1184,8 +1184,8 @@ bool IsAutoReply(const Headers& h) {
     }
     std::string suppress = Lower(h.Get("x-auto-response-suppress"));
     if (Contains(suppress, "oof") || Contains(suppress, "autoreply")) return true;
-    if (EqualsIgnoreCase(StripWhitespace(h.Get("x-apple-action")), "vacation")) return true;
-    if (EqualsIgnoreCase(StripWhitespace(h.Get("precedence")), "auto_reply")) return true;
+    if (EqualsNoCase(StripWhitespace(h.Get("x-apple-action")), "vacation")) return true;
+    if (EqualsNoCase(StripWhitespace(h.Get("precedence")), "auto_reply")) return true;
     if (h.Has("x-autoreply") || h.Has("x-autorespond") || h.Has("x-autoresponder")) return true;
     constexpr std::string_view kSubjects[] = {
         "auto:",
@@ -1280,9 +1280,9 @@ void CollectCandidates(const Headers& h, OriginalMessage& o) {
         }
     };
     for (const HeaderField& f : h.fields()) {
-        auto is = [&](std::string_view name) { return EqualsIgnoreCase(f.name, name); };
+        auto is = [&](std::string_view name) { return EqualsNoCase(f.name, name); };
         if (is("return-path") || is("errors-to") || is("sender") || is("from") || is("to") || is("reply-to") ||
-            is("list-unsubscribe") || StartsWithIgnoreCase(f.name, "x-")) {
+            is("list-unsubscribe") || StartsWithNoCase(f.name, "x-")) {
             add(f.value);
         }
     }
@@ -1330,7 +1330,7 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     // RFC 5965 allows Original-Rcpt-To once per recipient of the reported message.
     std::vector<std::string> more;
     for (const HeaderField& f : h.fields()) {
-        if (!EqualsIgnoreCase(f.name, "original-rcpt-to")) continue;
+        if (!EqualsNoCase(f.name, "original-rcpt-to")) continue;
         std::string a = FirstAddress(f.value);
         if (a.empty()) continue;
         if (r.recipient.empty()) {
@@ -1473,8 +1473,8 @@ std::string_view NormalizeLines(std::string_view raw, std::string& storage, int*
             std::size_t colon = line.find(':');
             std::string_view name = StripWhitespace(line.substr(0, eq == std::string_view::npos ? 0 : eq));
             if (eq != std::string_view::npos && eq < 40 && (colon == std::string_view::npos || colon > eq) &&
-                (EqualsIgnoreCase(name, "boundary") || EqualsIgnoreCase(name, "charset") ||
-                 EqualsIgnoreCase(name, "report-type") || EqualsIgnoreCase(name, "type"))) {
+                (EqualsNoCase(name, "boundary") || EqualsNoCase(name, "charset") || EqualsNoCase(name, "report-type") ||
+                 EqualsNoCase(name, "type"))) {
                 tab = true;
                 continuation = true;
             }
@@ -1484,7 +1484,7 @@ std::string_view NormalizeLines(std::string_view raw, std::string& storage, int*
         } else if (continuation) {
             in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
         } else {
-            bool content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:");
+            bool content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithNoCase(line, "content-type:");
             if (content_type) ++count;
             in_content_type = content_type && StripWhitespace(line).ends_with(';');
         }
@@ -1575,7 +1575,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         }
     }
     if (drafts.empty()) drafts = ParseJmrp(ctx);
-    if (drafts.empty() && EqualsIgnoreCase(StripWhitespace(ctx.flat.headers.Get("x-apple-unsubscribe")), "true")) {
+    if (drafts.empty() && EqualsNoCase(StripWhitespace(ctx.flat.headers.Get("x-apple-unsubscribe")), "true")) {
         // Apple Mail's unsubscribe message (sent to a List-Unsubscribe mailto:): an opt-out by
         // the sender of this message.
         std::string from = FirstAddress(ctx.flat.headers.Get("from"));

@@ -47,6 +47,17 @@ inline std::size_t FindBytes(std::string_view text, std::string_view needle, std
     return std::string_view::npos;
 }
 
+// The eight bytes of `x` with ASCII A-Z lowered.
+inline std::uint64_t LowerAsciiWord(std::uint64_t x) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    std::uint64_t low7 = x & (0x7F * kOnes);
+    // Per byte, bit 7 set when its low 7 bits are >= 'A', and when they are > 'Z'.
+    std::uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;
+    std::uint64_t gt_z = low7 + (0x7F - 'Z') * kOnes;
+    std::uint64_t upper = (ge_a ^ gt_z) & ~x & (0x80 * kOnes);
+    return x | (upper >> 2);  // 0x80 >> 2 == 0x20
+}
+
 // `text` with ASCII A-Z lowered (as rebound::AsciiLower), eight bytes at a time.
 inline void LowerAsciiInto(std::string_view text, std::string& out) {
     out.resize(text.size());
@@ -54,22 +65,44 @@ inline void LowerAsciiInto(std::string_view text, std::string& out) {
     char* o = out.data();
     std::size_t n = text.size();
     std::size_t i = 0;
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
     for (; i + 8 <= n; i += 8) {
         std::uint64_t x;
         std::memcpy(&x, in + i, 8);
-        std::uint64_t low7 = x & (0x7F * kOnes);
-        // Per byte, bit 7 set when its low 7 bits are >= 'A', and when they are > 'Z'.
-        std::uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;
-        std::uint64_t gt_z = low7 + (0x7F - 'Z') * kOnes;
-        std::uint64_t upper = (ge_a ^ gt_z) & ~x & (0x80 * kOnes);
-        x |= upper >> 2;  // 0x80 >> 2 == 0x20
+        x = LowerAsciiWord(x);
         std::memcpy(o + i, &x, 8);
     }
     for (; i < n; ++i) {
         char c = in[i];
         o[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     }
+}
+
+// As rebound::EqualsIgnoreCase (ASCII A-Z only), inline and eight bytes at a time: header lookups
+// compare a name with every field's.
+inline bool EqualsNoCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    const std::size_t n = a.size();
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t x;
+        std::uint64_t y;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, b.data() + i, 8);
+        if (x != y && LowerAsciiWord(x) != LowerAsciiWord(y)) return false;
+    }
+    for (; i < n; ++i) {
+        char x = a[i];
+        char y = b[i];
+        if (x == y) continue;
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+inline bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() && EqualsNoCase(text.substr(0, prefix.size()), prefix);
 }
 
 inline std::string LowerAscii(std::string_view text) {
