@@ -1449,6 +1449,65 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
     }
 }
 
+// A Content-Type parameter continued on a line that is not indented ("boundary=\"x\""), which
+// NormalizeLines joins to the field before it.
+bool IsUnindentedParameter(std::string_view line) {
+    std::size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq >= 40) return false;
+    std::size_t colon = line.find(':');
+    std::string_view name = StripWhitespace(line.substr(0, eq));
+    return (colon == std::string_view::npos || colon > eq) &&
+           (EqualsNoCase(name, "boundary") || EqualsNoCase(name, "charset") || EqualsNoCase(name, "report-type") ||
+            EqualsNoCase(name, "type"));
+}
+
+// NormalizeLines for a message without CR, which changes only where a Content-Type field is followed
+// by an unindented parameter: reads only the lines from each "Content-Type:" line (found from its
+// '-' and ':', bytes without case, sixteen positions at a time) to the end of its field. False when
+// a line must change.
+bool CountContentTypesWithoutCr(std::string_view raw, int* content_types) {
+    const char* s = raw.data();
+    const std::size_t n = raw.size();
+    int count = 0;
+    // `dash` is the '-' of a "content-type:" that may start a line; false when a line must change.
+    auto visit = [&](std::size_t dash) {
+        std::size_t pos = dash - 7;
+        if ((pos != 0 && s[pos - 1] != '\n') || !StartsWithNoCase(raw.substr(pos), "content-type:")) return true;
+        ++count;
+        bool in_content_type = true;  // the field's lines so far end in ';'
+        bool first = true;
+        while (in_content_type && pos < n) {
+            const char* nl = static_cast<const char*>(std::memchr(s + pos, '\n', n - pos));
+            std::size_t end = nl == nullptr ? n : static_cast<std::size_t>(nl - s);
+            std::string_view line = raw.substr(pos, end - pos);
+            if (line.empty()) break;
+            if (!first && line[0] != ' ' && line[0] != '\t') return !IsUnindentedParameter(line);
+            in_content_type = StripWhitespace(line).ends_with(';');
+            first = false;
+            pos = end + 1;
+        }
+        return true;
+    };
+    std::size_t i = 7;
+#if defined(__SSE2__)
+    for (; i + 5 + 16 <= n; i += 16) {
+        __m128i dashes = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)), _mm_set1_epi8('-'));
+        __m128i colons =
+            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 5)), _mm_set1_epi8(':'));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(dashes, colons)));
+        while (mask != 0) {
+            if (!visit(i + static_cast<std::size_t>(__builtin_ctz(mask)))) return false;
+            mask &= mask - 1;
+        }
+    }
+#endif
+    for (; i + 5 < n; ++i) {
+        if (s[i] == '-' && s[i + 5] == ':' && !visit(i)) return false;
+    }
+    *content_types = count;
+    return true;
+}
+
 // The message with LF line ends (LF and CRLF input give identical results), one line at a time:
 // `raw` itself when no line changes, else a copy in `storage`. Repairs one common malformation on
 // the way: a Content-Type parameter continued on a line that is not indented ("Content-Type:
@@ -1456,6 +1515,10 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
 // header and lose the boundary with it. Counts the lines that start with "Content-Type:" into
 // `content_types` (entities nest only through Content-Type fields, see Parse).
 std::string_view NormalizeLines(std::string_view raw, std::string& storage, int* content_types) {
+    // Most messages have no CR and nothing to repair: then only the Content-Type lines are read.
+    if (std::memchr(raw.data(), '\r', raw.size()) == nullptr && CountContentTypesWithoutCr(raw, content_types)) {
+        return raw;
+    }
     bool copying = false;
     bool in_content_type = false;  // the previous line belongs to a Content-Type field ending in ';'
     int count = 0;
@@ -1468,16 +1531,9 @@ std::string_view NormalizeLines(std::string_view raw, std::string& storage, int*
         if (cr) line.remove_suffix(1);
         bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
         bool tab = false;
-        if (in_content_type && !line.empty() && !continuation) {
-            std::size_t eq = line.find('=');
-            std::size_t colon = line.find(':');
-            std::string_view name = StripWhitespace(line.substr(0, eq == std::string_view::npos ? 0 : eq));
-            if (eq != std::string_view::npos && eq < 40 && (colon == std::string_view::npos || colon > eq) &&
-                (EqualsNoCase(name, "boundary") || EqualsNoCase(name, "charset") || EqualsNoCase(name, "report-type") ||
-                 EqualsNoCase(name, "type"))) {
-                tab = true;
-                continuation = true;
-            }
+        if (in_content_type && !line.empty() && !continuation && IsUnindentedParameter(line)) {
+            tab = true;
+            continuation = true;
         }
         if (line.empty()) {
             in_content_type = false;
