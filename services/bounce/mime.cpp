@@ -44,8 +44,7 @@ void StripInPlace(std::string& out) {
 // Joins folded lines and collapses the fold whitespace to one space.
 std::string Unfold(std::string_view value) {
     if (value.empty()) return {};
-    const bool folded = std::memchr(value.data(), '\n', value.size()) != nullptr ||
-                        std::memchr(value.data(), '\r', value.size()) != nullptr;
+    const bool folded = FindLineBreak(value) != std::string_view::npos;
     if (!folded) return std::string(StripWhitespace(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
     std::string out;
     out.reserve(std::min(value.size(), kMaxHeaderValueBytes));
@@ -69,9 +68,7 @@ std::string Unfold(std::string_view value) {
             if (!out.empty()) out.push_back(' ');
             pending_space = false;
         }
-        std::size_t j = i + 1;
-        while (j < n && value[j] != '\r' && value[j] != '\n')
-            ++j;
+        std::size_t j = std::min(FindLineBreak(value, i + 1), n);
         std::size_t room = out.size() < kMaxHeaderValueBytes ? kMaxHeaderValueBytes - out.size() : 1;
         out.append(value.substr(i, std::min(j - i, room)));
         i = j;
@@ -116,8 +113,7 @@ bool Headers::Has(std::string_view name) const {
 }
 
 void Headers::Add(std::string_view name, std::string_view raw_value, bool decode) {
-    const bool folded = !raw_value.empty() && (std::memchr(raw_value.data(), '\n', raw_value.size()) != nullptr ||
-                                               std::memchr(raw_value.data(), '\r', raw_value.size()) != nullptr);
+    const bool folded = FindLineBreak(raw_value) != std::string_view::npos;
     if (!folded) {
         // As Unfold() gives it, without a copy.
         std::string_view value = StripWhitespace(raw_value.substr(0, std::min(raw_value.size(), kMaxHeaderValueBytes)));

@@ -28,21 +28,57 @@ inline std::size_t FindBytes(std::string_view text, std::string_view needle, std
     std::size_t i = from;
 #if defined(__SSE2__)
     const __m128i first = _mm_set1_epi8(nd[0]);
-    const __m128i last = _mm_set1_epi8(nd[k - 1]);
+    const __m128i last_byte = _mm_set1_epi8(nd[k - 1]);
     for (; i + k - 1 + 16 <= n; i += 16) {
         __m128i block_first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
         __m128i block_last = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + k - 1));
-        auto mask = static_cast<unsigned>(
-            _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(block_first, first), _mm_cmpeq_epi8(block_last, last))));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(block_first, first), _mm_cmpeq_epi8(block_last, last_byte))));
         while (mask != 0) {
             auto bit = static_cast<std::size_t>(__builtin_ctz(mask));
             if (std::memcmp(s + i + bit + 1, nd + 1, k - 2) == 0) return i + bit;
             mask &= mask - 1;
         }
     }
+    // The positions left (fewer than 16) in one more block, the last that fits in the text, without
+    // those before `i`: a byte loop over them cost more than the search when the needle is long.
+    if (n >= k - 1 + 16) {
+        const std::size_t last = n - (k - 1) - 16;
+        __m128i block_first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + last));
+        __m128i block_last = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + last + k - 1));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(block_first, first), _mm_cmpeq_epi8(block_last, last_byte))));
+        mask &= ~0u << (i - last);
+        while (mask != 0) {
+            auto bit = static_cast<std::size_t>(__builtin_ctz(mask));
+            if (std::memcmp(s + last + bit + 1, nd + 1, k - 2) == 0) return last + bit;
+            mask &= mask - 1;
+        }
+        return std::string_view::npos;
+    }
 #endif
     for (; i + k <= n; ++i) {
         if (s[i] == nd[0] && s[i + k - 1] == nd[k - 1] && std::memcmp(s + i + 1, nd + 1, k - 2) == 0) return i;
+    }
+    return std::string_view::npos;
+}
+
+// Position of the first CR or LF in `text` at or after `from`, npos if there is none; sixteen bytes at
+// a time (header values are unfolded line by line, and most have one line).
+inline std::size_t FindLineBreak(std::string_view text, std::size_t from = 0) {
+    const char* s = text.data();
+    const std::size_t n = text.size();
+    std::size_t i = from;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+        __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r')))));
+        if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    }
+#endif
+    for (; i < n; ++i) {
+        if (s[i] == '\n' || s[i] == '\r') return i;
     }
     return std::string_view::npos;
 }
