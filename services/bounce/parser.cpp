@@ -484,26 +484,25 @@ struct MarkerTable {
 std::string_view ErrorSection(std::string_view text) {
     static const MarkerTable table;
     text = text.substr(0, std::min(text.size(), kMaxSectionBytes));
+    constexpr std::size_t kMaxMarkerLine = 96;
     std::size_t pos = 0;
-    char lowered[96];
     while (pos < text.size()) {
         std::size_t eol = text.find('\n', pos);
         if (eol == std::string_view::npos) eol = text.size();
-        std::size_t n = std::min<std::size_t>(eol - pos, sizeof lowered);
+        std::size_t n = std::min<std::size_t>(eol - pos, kMaxMarkerLine);
         std::size_t decoration = 0;
         while (decoration < n && IsDecoration(text[pos + decoration]))
             ++decoration;
         if (decoration < n) {
             char first = text[pos + decoration];
             if (first >= 'A' && first <= 'Z') first = static_cast<char>(first + 32);
-            if (first >= 'a' && first <= 'z' && !table.by_first[first - 'a'].empty()) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    char c = text[pos + i];
-                    lowered[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-                }
-                std::string_view line(lowered, n);
+            if (first >= 'a' && first <= 'z') {
+                // Markers are lower-case: compared with the line ignoring its case, within its first
+                // kMaxMarkerLine bytes.
+                std::string_view line = text.substr(pos, n);
                 for (const MarkerTable::Entry& e : table.by_first[first - 'a']) {
-                    if (e.decoration <= decoration && line.substr(decoration - e.decoration).starts_with(e.marker)) {
+                    if (e.decoration <= decoration &&
+                        StartsWithNoCase(line.substr(decoration - e.decoration), e.marker)) {
                         return text.substr(0, pos);
                     }
                 }
@@ -1230,6 +1229,25 @@ bool IsAutoReply(const Headers& h) {
     return false;
 }
 
+// Position of the first '<' or '>' in `text` at or after `from`, else text.size(); sixteen bytes at a
+// time.
+std::size_t FindAngleBracket(std::string_view text, std::size_t from) {
+    const char* s = text.data();
+    const std::size_t n = text.size();
+    std::size_t i = from;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+        __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('<')), _mm_cmpeq_epi8(block, _mm_set1_epi8('>')))));
+        if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    }
+#endif
+    while (i < n && s[i] != '<' && s[i] != '>')
+        ++i;
+    return i;
+}
+
 // The text of the message: its first text/plain part, else its first HTML part without tags
 // (written to `html_text`), else a broken multipart's preamble. A view into `flat` or `html_text`.
 std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) {
@@ -1247,9 +1265,7 @@ std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) 
             const std::string_view body = p.body;
             std::size_t i = 0;
             while (i < body.size()) {
-                std::size_t j = i;
-                while (j < body.size() && body[j] != '<' && body[j] != '>')
-                    ++j;
+                std::size_t j = FindAngleBracket(body, i);
                 if (!tag) out.append(body.substr(i, j - i));
                 if (j == body.size()) break;
                 tag = body[j] == '<';
