@@ -34,7 +34,7 @@ bool IsSpace(char c) {
 
 // `out` without leading and trailing whitespace, in place.
 void StripInPlace(std::string& out) {
-    std::string_view stripped = StripWhitespace(out);
+    std::string_view stripped = Strip(out);
     if (stripped.size() == out.size()) return;
     std::size_t begin = static_cast<std::size_t>(stripped.data() - out.data());
     out.resize(begin + stripped.size());
@@ -45,7 +45,7 @@ void StripInPlace(std::string& out) {
 std::string Unfold(std::string_view value) {
     if (value.empty()) return {};
     const bool folded = FindLineBreak(value) != std::string_view::npos;
-    if (!folded) return std::string(StripWhitespace(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
+    if (!folded) return std::string(Strip(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
     std::string out;
     out.reserve(std::min(value.size(), kMaxHeaderValueBytes));
     bool pending_space = false;
@@ -85,7 +85,7 @@ int HexValue(char c) {
 }
 
 std::string LowerString(std::string_view s) {
-    return LowerAscii(StripWhitespace(s));
+    return LowerAscii(Strip(s));
 }
 
 }  // namespace
@@ -112,12 +112,49 @@ bool Headers::Has(std::string_view name) const {
     return false;
 }
 
+namespace {
+// Whether a header value has a line break (it is folded) and whether it has "=?" (where an encoded word
+// may start): one pass over it, sixteen bytes at a time, instead of one search for each.
+struct ValueShape {
+    bool folded = false;
+    bool encoded = false;
+};
+
+ValueShape ShapeOf(std::string_view value) {
+    const char* s = value.data();
+    const std::size_t n = value.size();
+    ValueShape shape;
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 17 <= n; i += 16) {
+        __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 1));
+        __m128i breaks =
+            _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r')));
+        __m128i words =
+            _mm_and_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('=')), _mm_cmpeq_epi8(next, _mm_set1_epi8('?')));
+        shape.folded = shape.folded || _mm_movemask_epi8(breaks) != 0;
+        shape.encoded = shape.encoded || _mm_movemask_epi8(words) != 0;
+    }
+#endif
+    for (; i < n; ++i) {
+        shape.folded = shape.folded || s[i] == '\n' || s[i] == '\r';
+        shape.encoded = shape.encoded || (s[i] == '=' && i + 1 < n && s[i + 1] == '?');
+    }
+    return shape;
+}
+}  // namespace
+
 void Headers::Add(std::string_view name, std::string_view raw_value, bool decode) {
-    const bool folded = FindLineBreak(raw_value) != std::string_view::npos;
-    if (!folded) {
-        // As Unfold() gives it, without a copy.
-        std::string_view value = StripWhitespace(raw_value.substr(0, std::min(raw_value.size(), kMaxHeaderValueBytes)));
-        if (!decode || FindBytes(value, "=?") == std::string_view::npos) {
+    // A value past the limit is cut before it is searched for encoded words (as below).
+    const bool long_value = raw_value.size() > kMaxHeaderValueBytes;
+    ValueShape shape =
+        long_value ? ValueShape{FindLineBreak(raw_value) != std::string_view::npos, true} : ShapeOf(raw_value);
+    if (!shape.folded) {
+        // As Unfold() gives it, without a copy. "=?" has no blank, so the value has one where the raw
+        // value has.
+        std::string_view value = Strip(raw_value.substr(0, std::min(raw_value.size(), kMaxHeaderValueBytes)));
+        if (!decode || !shape.encoded || (long_value && FindBytes(value, "=?") == std::string_view::npos)) {
             fields_.push_back({name, value});
             return;
         }
@@ -510,7 +547,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
         std::string_view line = text.substr(pos, eol - pos);
         pos = nl == nullptr ? text.size() : eol + 1;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (StripWhitespace(line).empty()) {
+        if (Strip(line).empty()) {
             if (!name.empty() || !fields.empty()) break;
             continue;  // leading blank lines
         }
@@ -561,11 +598,11 @@ namespace {
 // "Text/Plain; charset=\"ISO-8859-1\"" -> {"text", "plain", "iso-8859-1"} (lower-case).
 std::tuple<std::string, std::string, std::string> SplitContentType(std::string_view value) {
     std::size_t semi = value.find(';');
-    std::string_view main = StripWhitespace(value.substr(0, semi));
+    std::string_view main = Strip(value.substr(0, semi));
     std::size_t slash = main.find('/');
     if (slash == std::string_view::npos) return {"", "", ""};
-    std::string type = LowerAscii(StripWhitespace(main.substr(0, slash)));
-    std::string_view sub = StripWhitespace(main.substr(slash + 1));
+    std::string type = LowerAscii(Strip(main.substr(0, slash)));
+    std::string_view sub = Strip(main.substr(slash + 1));
     // "text/plain charset=..." (no ';'): the subtype ends at the first blank or quote.
     std::size_t end = 0;
     while (end < sub.size() && sub[end] != ' ' && sub[end] != '\t' && sub[end] != '"' && sub[end] != '\'')
@@ -708,7 +745,7 @@ bool IsContentField(std::string_view name) {
 enum class Encoding { kIdentity, kBase64, kQuotedPrintable };
 
 Encoding TransferEncoding(std::string_view value) {
-    value = StripWhitespace(value);
+    value = Strip(value);
     if (EqualsNoCase(value, "base64")) return Encoding::kBase64;
     if (EqualsNoCase(value, "quoted-printable")) return Encoding::kQuotedPrintable;
     return Encoding::kIdentity;
@@ -790,8 +827,7 @@ class Flattener {
             headers = &out_.attached.back().headers;
             // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
             // bounce): its parts are read like the top level's.
-            report = message_level == 1 &&
-                     StartsWithNoCase(StripWhitespace(headers->Get("content-type")), "multipart/report");
+            report = message_level == 1 && StartsWithNoCase(Strip(headers->Get("content-type")), "multipart/report");
         }
         // Values view the message or nodes of the Headers' storage: they stay put when out_.attached
         // grows (`headers` may not).
@@ -901,7 +937,7 @@ class Flattener {
         };
         std::size_t first = boundary.empty() ? std::string_view::npos : find_delimiter(0);
         std::string_view preamble = first == std::string_view::npos ? body : body.substr(0, text_end(0, first));
-        if (!StripWhitespace(preamble).empty()) {
+        if (!Strip(preamble).empty()) {
             std::string_view text;
             if (message_level == 0 || decode) text = Utf8Text(preamble, Encoding::kIdentity, charset);
             out_.parts.push_back({"text/x-preamble", charset, text, depth, message_level, {}});

@@ -33,11 +33,29 @@ bool IsDigit(char c) {
 bool IsAlnum(char c) {
     return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-// Characters of the local part or domain of a plain address (no quoted local parts).
+// Byte classes of addresses as tables: FindAddress looks at every byte around each '@'.
+// kAddressChar: the local part or domain of a plain address (no quoted local parts); kDomainChar:
+// what FindAddress takes into a domain.
+constexpr std::array<bool, 256> kAddressChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+    }
+    for (unsigned char c : std::string_view(".-_+=/'&%!#$*?^`{|}~"))
+        t[c] = true;
+    return t;
+}();
+constexpr std::array<bool, 256> kDomainChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 || c == '.' ||
+               c == '-' || c == '_';
+    }
+    return t;
+}();
+
 bool IsAddressChar(char c) {
-    return IsAlnum(c) || c == '.' || c == '-' || c == '_' || c == '+' || c == '=' || c == '/' || c == '\'' ||
-           c == '&' || c == '%' || c == '!' || c == '#' || c == '$' || c == '*' || c == '?' || c == '^' || c == '`' ||
-           c == '{' || c == '|' || c == '}' || c == '~' || static_cast<unsigned char>(c) >= 0x80;
+    return kAddressChar[static_cast<unsigned char>(c)];
 }
 
 std::string Lower(std::string_view s) {
@@ -145,10 +163,8 @@ AddressSpan FindAddress(std::string_view text, std::size_t from = 0) {
         while (b > from && IsAddressChar(text[b - 1]))
             --b;
         std::size_t e = at + 1;
-        while (e < text.size() && (IsAlnum(text[e]) || text[e] == '.' || text[e] == '-' || text[e] == '_' ||
-                                   static_cast<unsigned char>(text[e]) >= 0x80)) {
+        while (e < text.size() && kDomainChar[static_cast<unsigned char>(text[e])])
             ++e;
-        }
         while (e > at + 1 && (text[e - 1] == '.' || text[e - 1] == '-'))
             --e;
         while (b < at && (text[b] == '.' || text[b] == '\'' || text[b] == '='))
@@ -368,7 +384,7 @@ std::vector<std::string_view> Blocks(std::string_view text) {
         std::size_t eol = text.find('\n', pos);
         if (eol == std::string_view::npos) eol = text.size();
         std::string_view line = text.substr(pos, eol - pos);
-        if (StripWhitespace(line).empty()) {
+        if (Strip(line).empty()) {
             if (start != std::string_view::npos) {
                 blocks.push_back(text.substr(start, last_end - start));
                 start = std::string_view::npos;
@@ -387,7 +403,7 @@ std::vector<std::string_view> Blocks(std::string_view text) {
 std::string AfterType(std::string_view value) {
     std::size_t semi = value.find(';');
     std::string_view v = semi == std::string_view::npos ? value : value.substr(semi + 1);
-    v = StripWhitespace(v);
+    v = Strip(v);
     if (!v.empty() && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
     return std::string(v.substr(0, std::min<std::size_t>(v.size(), 255)));
 }
@@ -591,8 +607,8 @@ std::string DsnAddress(std::string_view value) {
     std::string address = FirstAddress(value);
     if (!address.empty()) return address;
     std::size_t semi = value.find(';');
-    std::string_view v = StripWhitespace(semi == std::string_view::npos ? value : value.substr(semi + 1));
-    if (!v.empty() && v.front() == '<' && v.back() == '>') v = StripWhitespace(v.substr(1, v.size() - 2));
+    std::string_view v = Strip(semi == std::string_view::npos ? value : value.substr(semi + 1));
+    if (!v.empty() && v.front() == '<' && v.back() == '>') v = Strip(v.substr(1, v.size() - 2));
     std::size_t at = v.rfind('@');
     if (at == std::string_view::npos || at == 0 || at + 1 >= v.size() || v.size() > kMaxAddressBytes) return {};
     std::string_view local = v.substr(0, at);
@@ -629,18 +645,18 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
         r.original_recipient = FirstAddress(h.Get("original-recipient"));
         if (r.recipient.empty()) r.recipient = r.original_recipient;
         if (r.recipient.empty()) r.recipient = FirstAddress(h.Get("x-actual-recipient"));
-        r.action = Lower(StripWhitespace(h.Get("action")));
+        r.action = Lower(Strip(h.Get("action")));
         if (std::size_t sp = r.action.find_first_of(" ("); sp != std::string::npos) r.action.resize(sp);
         r.status = FindStatus(h.Get("status"));
         std::string_view diag = h.Get("diagnostic-code");
         if (std::size_t semi = diag.find(';'); semi != std::string_view::npos && semi < 20) {
-            r.diagnostic_type = Lower(StripWhitespace(diag.substr(0, semi)));
+            r.diagnostic_type = Lower(Strip(diag.substr(0, semi)));
             diag = diag.substr(semi + 1);
         }
         r.diagnostic = Squeeze(diag);
         r.remote_mta = AfterType(h.Get("remote-mta"));
         r.reporting_mta = AfterType(per_message->Get("reporting-mta"));
-        if (h.Has("last-attempt-date")) r.last_attempt_date = std::string(StripWhitespace(h.Get("last-attempt-date")));
+        if (h.Has("last-attempt-date")) r.last_attempt_date = std::string(Strip(h.Get("last-attempt-date")));
         std::string_view x_status = h.Get("x-postfix-sender");
         (void)x_status;
         FillFromDiagnostic(r);
@@ -649,7 +665,7 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
     }
     if (ctx.report.reporting_mta.empty()) ctx.report.reporting_mta = AfterType(per_message->Get("reporting-mta"));
     if (ctx.report.arrival_date.empty()) {
-        ctx.report.arrival_date = std::string(StripWhitespace(per_message->Get("arrival-date")));
+        ctx.report.arrival_date = std::string(Strip(per_message->Get("arrival-date")));
     }
     return found;
 }
@@ -674,7 +690,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
     std::vector<Mention> mentions;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         std::string_view raw = lines[i];
-        std::string_view t = StripWhitespace(raw);
+        std::string_view t = Strip(raw);
         if (t.empty()) continue;
         std::string address;
         if (std::size_t at = FindIgnoreCase(t, "rcpt to:"); at != std::string_view::npos) {
@@ -710,7 +726,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
                 std::string_view rest = u.substr(span.end);
                 if (bracket && !rest.empty() && rest.front() == '>') rest.remove_prefix(1);
                 if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) rest.remove_prefix(1);
-                rest = StripWhitespace(rest);
+                rest = Strip(rest);
                 bool ok = rest.empty() || rest.front() == ':' || rest.starts_with("...") || rest.front() == '(' ||
                           rest.front() == ',' || rest.front() == ';' || (bracket && rest.front() != '@') ||
                           StartsWithNoCase(rest, "on ") || rest.front() == '<' || rest.front() == '[';
@@ -726,7 +742,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
             if (span.begin != std::string_view::npos && colon != std::string_view::npos && colon < span.begin &&
                 colon < 48) {
                 std::string label = Lower(t.substr(0, colon));
-                std::string_view tail = StripWhitespace(t.substr(span.end));
+                std::string_view tail = Strip(t.substr(span.end));
                 bool ends = tail.empty() || tail == ">" || tail == ">." || tail == ".";
                 bool names_recipient = Contains(label, "user") || Contains(label, "recipient") ||
                                        Contains(label, "delivered to") || Contains(label, "mailbox") ||
@@ -755,7 +771,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
                 bool bracketed =
                     span.begin > 0 && line[span.begin - 1] == '<' && span.end < line.size() && line[span.end] == '>';
                 if (pass == 0 && !bracketed) continue;
-                std::string before = Lower(StripWhitespace(line.substr(0, span.begin)));
+                std::string before = Lower(Strip(line.substr(0, span.begin)));
                 // Pass 1: "... delivered to a@b", "recipients: a@b"; pass 2 (last resort): the indented
                 // "  To: a@b" of a message summary inside the bounce text (not a quoted header block).
                 if (pass == 1 && (before == "to:" || before == "cc:")) continue;
@@ -846,7 +862,7 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text, bool co
         {
             // Sendmail transcript: "554 <a@b>... Remote protocol error" sums up the reply right above
             // it ("<<< 501 ... open relay"), which followed the command above that (">>> MAIL From:").
-            auto starts = [&](std::size_t l, std::string_view p) { return StripWhitespace(lines[l]).starts_with(p); };
+            auto starts = [&](std::size_t l, std::string_view p) { return Strip(lines[l]).starts_with(p); };
             std::size_t m = mentions[k].line;
             if (m > 0 && starts(m - 1, "<<< ")) {
                 if (m > 1 && starts(m - 2, ">>> ")) StrAppend(&diag, lines[m - 2], " ");
@@ -1038,7 +1054,7 @@ std::vector<Draft> ParseSesJson(Context& ctx, std::string_view body) {
                 d.record.status = FindStatus(JsonString(obj, "status"));
                 std::string diag = JsonString(obj, "diagnosticCode");
                 if (std::size_t semi = diag.find(';'); semi != std::string::npos && semi < 20) {
-                    d.record.diagnostic_type = Lower(StripWhitespace(std::string_view(diag).substr(0, semi)));
+                    d.record.diagnostic_type = Lower(Strip(std::string_view(diag).substr(0, semi)));
                     diag = diag.substr(semi + 1);
                 }
                 d.record.diagnostic = Squeeze(diag);
@@ -1147,7 +1163,7 @@ std::vector<Draft> ParseListNotice(Context& ctx, std::string_view text) {
     std::vector<Draft> drafts;
     std::string_view section = ctx.Section(text);
     for (std::string_view line : Lines(section)) {
-        std::string_view t = StripWhitespace(line);
+        std::string_view t = Strip(line);
         if (t.ends_with('.')) t.remove_suffix(1);
         if (!t.ends_with('>')) continue;
         std::size_t open = t.rfind('<');
@@ -1172,19 +1188,19 @@ bool IsAutoReply(const Headers& h) {
     for (std::string_view m : {"root@", "postmaster@", "mailer-daemon@"}) {
         if (Contains(from, m)) return false;
     }
-    std::string subject = Lower(StripWhitespace(h.Get("subject")));
+    std::string subject = Lower(Strip(h.Get("subject")));
     for (std::string_view m : {"security information for", "mail failure -"}) {
         if (Contains(subject, m)) return false;
     }
-    std::string auto_submitted = Lower(StripWhitespace(h.Get("auto-submitted")));
+    std::string auto_submitted = Lower(Strip(h.Get("auto-submitted")));
     if (auto_submitted.starts_with("auto-replied") || auto_submitted.starts_with("auto-generated") ||
         auto_submitted.starts_with("auto-notified")) {
         return true;
     }
     std::string suppress = Lower(h.Get("x-auto-response-suppress"));
     if (Contains(suppress, "oof") || Contains(suppress, "autoreply")) return true;
-    if (EqualsNoCase(StripWhitespace(h.Get("x-apple-action")), "vacation")) return true;
-    if (EqualsNoCase(StripWhitespace(h.Get("precedence")), "auto_reply")) return true;
+    if (EqualsNoCase(Strip(h.Get("x-apple-action")), "vacation")) return true;
+    if (EqualsNoCase(Strip(h.Get("precedence")), "auto_reply")) return true;
     if (h.Has("x-autoreply") || h.Has("x-autorespond") || h.Has("x-autoresponder")) return true;
     constexpr std::string_view kSubjects[] = {
         "auto:",
@@ -1324,7 +1340,7 @@ std::optional<OriginalMessage> FindOriginal(Context& ctx, std::string_view quote
     }
     if (headers == nullptr || headers->empty()) return std::nullopt;
     OriginalMessage o;
-    o.message_id = std::string(StripWhitespace(headers->Get("message-id")).substr(0, 998));
+    o.message_id = std::string(Strip(headers->Get("message-id")).substr(0, 998));
     o.to = std::string(headers->Get("to").substr(0, 998));
     o.from = std::string(headers->Get("from").substr(0, 998));
     o.subject = std::string(headers->Get("subject").substr(0, 998));
@@ -1341,7 +1357,7 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     Draft d;
     Record& r = d.record;
     r.kind = "arf";
-    r.feedback_type = Lower(StripWhitespace(h.Get("feedback-type")));
+    r.feedback_type = Lower(Strip(h.Get("feedback-type")));
     if (r.feedback_type.empty()) r.feedback_type = "abuse";
     // RFC 5965 allows Original-Rcpt-To once per recipient of the reported message.
     std::vector<std::string> more;
@@ -1471,7 +1487,7 @@ bool IsUnindentedParameter(std::string_view line) {
     std::size_t eq = line.find('=');
     if (eq == std::string_view::npos || eq >= 40) return false;
     std::size_t colon = line.find(':');
-    std::string_view name = StripWhitespace(line.substr(0, eq));
+    std::string_view name = Strip(line.substr(0, eq));
     return (colon == std::string_view::npos || colon > eq) &&
            (EqualsNoCase(name, "boundary") || EqualsNoCase(name, "charset") || EqualsNoCase(name, "report-type") ||
             EqualsNoCase(name, "type"));
@@ -1498,7 +1514,7 @@ bool CountContentTypesWithoutCr(std::string_view raw, int* content_types) {
             std::string_view line = raw.substr(pos, end - pos);
             if (line.empty()) break;
             if (!first && line[0] != ' ' && line[0] != '\t') return !IsUnindentedParameter(line);
-            in_content_type = StripWhitespace(line).ends_with(';');
+            in_content_type = Strip(line).ends_with(';');
             first = false;
             pos = end + 1;
         }
@@ -1554,11 +1570,11 @@ std::string_view NormalizeLines(std::string_view raw, std::string& storage, int*
         if (line.empty()) {
             in_content_type = false;
         } else if (continuation) {
-            in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
+            in_content_type = in_content_type && Strip(line).ends_with(';');
         } else {
             bool content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithNoCase(line, "content-type:");
             if (content_type) ++count;
-            in_content_type = content_type && StripWhitespace(line).ends_with(';');
+            in_content_type = content_type && Strip(line).ends_with(';');
         }
         if ((cr || tab) && !copying) {
             storage.reserve(raw.size() + 16);
@@ -1647,7 +1663,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         }
     }
     if (drafts.empty()) drafts = ParseJmrp(ctx);
-    if (drafts.empty() && EqualsNoCase(StripWhitespace(ctx.flat.headers.Get("x-apple-unsubscribe")), "true")) {
+    if (drafts.empty() && EqualsNoCase(Strip(ctx.flat.headers.Get("x-apple-unsubscribe")), "true")) {
         // Apple Mail's unsubscribe message (sent to a List-Unsubscribe mailto:): an opt-out by
         // the sender of this message.
         std::string from = FirstAddress(ctx.flat.headers.Get("from"));

@@ -83,6 +83,17 @@ inline std::size_t FindLineBreak(std::string_view text, std::size_t from = 0) {
     return std::string_view::npos;
 }
 
+// As rebound::StripWhitespace (blank, tab, CR, LF, FF, VT), inline: most callers pass values that
+// have no outer blanks, which this tells from two bytes.
+inline std::string_view Strip(std::string_view text) {
+    auto blank = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    while (!text.empty() && blank(text.front()))
+        text.remove_prefix(1);
+    while (!text.empty() && blank(text.back()))
+        text.remove_suffix(1);
+    return text;
+}
+
 // The eight bytes of `x` with ASCII A-Z lowered.
 inline std::uint64_t LowerAsciiWord(std::uint64_t x) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
