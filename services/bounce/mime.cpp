@@ -120,28 +120,47 @@ struct ValueShape {
     bool encoded = false;
 };
 
+#if defined(__SSE2__)
+// Adds the positions of p[0, 16) that are CR or LF to `breaks`, and those of '=' followed by '?' to
+// `words` (reads p[16] too).
+void ShapeBlock(const char* p, unsigned& breaks, unsigned& words) {
+    __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+    breaks |= static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r')))));
+    words |= static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_and_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('=')), _mm_cmpeq_epi8(next, _mm_set1_epi8('?')))));
+}
+#endif
+
 ValueShape ShapeOf(std::string_view value) {
     const char* s = value.data();
     const std::size_t n = value.size();
-    ValueShape shape;
-    std::size_t i = 0;
 #if defined(__SSE2__)
-    for (; i + 17 <= n; i += 16) {
-        __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-        __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 1));
-        __m128i breaks =
-            _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r')));
-        __m128i words =
-            _mm_and_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('=')), _mm_cmpeq_epi8(next, _mm_set1_epi8('?')));
-        shape.folded = shape.folded || _mm_movemask_epi8(breaks) != 0;
-        shape.encoded = shape.encoded || _mm_movemask_epi8(words) != 0;
+    unsigned breaks = 0;
+    unsigned words = 0;
+    if (n < 17) {
+        // Most values: one block, padded with NUL bytes (which match none of the four).
+        alignas(16) char padded[32] = {};
+        if (n > 0) std::memcpy(padded, s, n);
+        ShapeBlock(padded, breaks, words);
+    } else {
+        std::size_t i = 0;
+        for (; i + 17 <= n; i += 16)
+            ShapeBlock(s + i, breaks, words);
+        // The rest in one block that overlaps the last one, and the last byte (no '?' can follow it).
+        ShapeBlock(s + n - 17, breaks, words);
+        if (s[n - 1] == '\n' || s[n - 1] == '\r') breaks = 1;
     }
-#endif
-    for (; i < n; ++i) {
+    return {breaks != 0, words != 0};
+#else
+    ValueShape shape;
+    for (std::size_t i = 0; i < n; ++i) {
         shape.folded = shape.folded || s[i] == '\n' || s[i] == '\r';
         shape.encoded = shape.encoded || (s[i] == '=' && i + 1 < n && s[i + 1] == '?');
     }
     return shape;
+#endif
 }
 }  // namespace
 
