@@ -292,12 +292,75 @@ std::string FindReplyCode(std::string_view text) {
     return first;
 }
 
-std::string FindCommand(std::string_view lower) {
-    if (!Contains(lower, "rcpt") && !Contains(lower, "data") && !Contains(lower, "mail from") &&
-        !Contains(lower, "helo") && !Contains(lower, "ehlo") && !Contains(lower, "initial connection") &&
-        !Contains(lower, "while talking to")) {
-        return {};
+// The words one of which every command FindCommand returns needs.
+constexpr std::string_view kCommandWords[] = {
+    "rcpt", "data", "mail from", "helo", "ehlo", "initial connection", "while talking to"};
+
+// Whether `text`, ignoring ASCII case, has one of kCommandWords: one pass that compares the first and
+// last bytes of all seven at sixteen positions at once (seven searches, and lower-casing the text
+// first, cost more, and most texts have none of them).
+bool HasCommandWord(std::string_view text) {
+    // Their first letters differ: the word that may start at `at` is the one with its first letter.
+    auto verify = [&](std::string_view t, std::size_t at) {
+        const char first = static_cast<char>(t[at] | 0x20);
+        for (std::string_view w : kCommandWords) {
+            if (w[0] == first) return at + w.size() <= t.size() && EqualsNoCase(t.substr(at, w.size()), w);
+        }
+        return false;
+    };
+#if defined(__SSE2__)
+    // Bytes OR 0x20: A-Z become a-z, and no other byte becomes a letter.
+    auto block_at = [](const char* p) {
+        return _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), _mm_set1_epi8(0x20));
+    };
+    auto eq = [](__m128i b, char c) { return _mm_cmpeq_epi8(b, _mm_set1_epi8(c)); };
+    // Start positions p[0, 16) where a word may start, by its first two and its last letter (reads
+    // p[0, 33)).
+    auto candidates = [&](const char* p) {
+        __m128i b0 = block_at(p);
+        __m128i b1 = block_at(p + 1);
+        __m128i b3 = block_at(p + 3);
+        auto word = [&](char c0, char c1, __m128i last, char c_last) {
+            return _mm_and_si128(_mm_and_si128(eq(b0, c0), eq(b1, c1)), eq(last, c_last));
+        };
+        __m128i m = _mm_or_si128(word('r', 'c', b3, 't'), word('d', 'a', b3, 'a'));
+        m = _mm_or_si128(m, _mm_or_si128(word('h', 'e', b3, 'o'), word('e', 'h', b3, 'o')));
+        m = _mm_or_si128(m, word('m', 'a', block_at(p + 8), 'm'));
+        m = _mm_or_si128(m, word('w', 'h', block_at(p + 15), 'o'));
+        m = _mm_or_si128(m, word('i', 'n', block_at(p + 17), 'n'));
+        return static_cast<unsigned>(_mm_movemask_epi8(m));
+    };
+    const char* s = text.data();
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+    for (; i + 33 <= n; i += 16) {
+        for (unsigned mask = candidates(s + i); mask != 0; mask &= mask - 1) {
+            if (verify(text, i + static_cast<std::size_t>(__builtin_ctz(mask)))) return true;
+        }
     }
+    // The last (at most 32) start positions in a copy padded with NUL bytes, which match no word.
+    char padded[80] = {};
+    std::string_view tail = text.substr(i, 32);  // all of the rest
+    if (!tail.empty()) std::memcpy(padded, tail.data(), tail.size());
+    for (std::size_t b = 0; b < tail.size(); b += 16) {
+        for (unsigned mask = candidates(padded + b); mask != 0; mask &= mask - 1) {
+            if (verify(tail, b + static_cast<std::size_t>(__builtin_ctz(mask)))) return true;
+        }
+    }
+    return false;
+#else
+    for (std::size_t at = 0; at < text.size(); ++at) {
+        if (verify(text, at)) return true;
+    }
+    return false;
+#endif
+}
+
+// The SMTP command a bounce text says failed, or "".
+std::string FindCommand(std::string_view text) {
+    if (!HasCommandWord(text)) return {};
+    const std::string lowered = Lower(text);
+    const std::string_view lower = lowered;
     struct Probe {
         std::string_view needle;
         std::string_view command;
@@ -597,7 +660,7 @@ void FillFromDiagnostic(Record& r) {
     } else if (!in_text.empty() && in_text != r.status && in_text[0] == r.status[0]) {
         r.status = in_text;  // the code the remote server gave is more precise than the reporting MTA's
     }
-    if (r.smtp_command.empty()) r.smtp_command = FindCommand(Lower(d));
+    if (r.smtp_command.empty()) r.smtp_command = FindCommand(d);
     if (!r.reply_code.empty()) r.diagnostic = DropRepeatedCodes(r.diagnostic, r.reply_code, r.status);
 }
 
@@ -897,7 +960,7 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text, bool co
         d.record.recipient = address;
         d.record.diagnostic = Squeeze(diag);
         if (commands_only) {
-            d.record.smtp_command = FindCommand(Lower(d.record.diagnostic));  // as FillFromDiagnostic finds it
+            d.record.smtp_command = FindCommand(d.record.diagnostic);  // as FillFromDiagnostic finds it
         } else {
             FillFromDiagnostic(d.record);
         }
@@ -1764,7 +1827,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     }
     if (std::any_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.smtp_command.empty(); })) {
         // A transcript naming exactly one SMTP command applies to every recipient without one.
-        ctx.text_command = FindCommand(Lower(ctx.Section(body_text)));
+        ctx.text_command = FindCommand(ctx.Section(body_text));
     }
     ctx.report.original = original ? std::move(*original) : FindOriginal(ctx, body_text);
     Finish(ctx, drafts);
