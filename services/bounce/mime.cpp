@@ -545,6 +545,26 @@ std::string DecodeEncodedWords(std::string_view value) {
     return out;
 }
 
+namespace {
+// True when every byte of `name` is printable ASCII other than a blank (33..126), as a header field
+// name must be; eight bytes at a time.
+bool IsFieldName(std::string_view name) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= name.size(); i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, name.data() + i, 8);
+        // A byte below 33 borrows into its bit 7; one above 126 has bit 7 set, or gets it from +1.
+        if (((x - 33 * kOnes) | x | (x + kOnes)) & kHigh) return false;
+    }
+    for (; i < name.size(); ++i) {
+        if (name[i] <= 32 || name[i] >= 127) return false;
+    }
+    return true;
+}
+}  // namespace
+
 Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
     Headers fields;
     fields.Reserve(16);
@@ -581,8 +601,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
             continue;
         }
         std::string_view candidate = line.substr(0, colon);
-        bool valid =
-            std::all_of(candidate.begin(), candidate.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
+        bool valid = IsFieldName(candidate);  // no ':' before the first one
         flush();
         if (!valid) continue;
         name = candidate;
@@ -628,26 +647,26 @@ std::tuple<std::string, std::string, std::string> SplitContentType(std::string_v
         ++end;
     std::string subtype = LowerAscii(sub.substr(0, end));
     std::string charset;
-    std::string lower = LowerAscii(value);
-    std::size_t at = FindBytes(lower, "charset");
-    while (at != std::string::npos) {
+    // The parameter is found ignoring case; the bytes that end it have no case.
+    std::size_t at = FindNoCase(value, "charset");
+    while (at != std::string_view::npos) {
         std::size_t p = at + 7;
-        if (p < lower.size() && lower[p] == '*') ++p;  // RFC 2231 charset*=utf-8''...
-        while (p < lower.size() && (lower[p] == ' ' || lower[p] == '\t'))
+        if (p < value.size() && value[p] == '*') ++p;  // RFC 2231 charset*=utf-8''...
+        while (p < value.size() && (value[p] == ' ' || value[p] == '\t'))
             ++p;
-        if (p < lower.size() && lower[p] == '=') {
+        if (p < value.size() && value[p] == '=') {
             ++p;
-            while (p < lower.size() && (lower[p] == ' ' || lower[p] == '\t' || lower[p] == '"'))
+            while (p < value.size() && (value[p] == ' ' || value[p] == '\t' || value[p] == '"'))
                 ++p;
             std::size_t e = p;
-            while (e < lower.size() && lower[e] != '"' && lower[e] != ';' && lower[e] != ' ' && lower[e] != '\t' &&
-                   lower[e] != '\'') {
+            while (e < value.size() && value[e] != '"' && value[e] != ';' && value[e] != ' ' && value[e] != '\t' &&
+                   value[e] != '\'') {
                 ++e;
             }
-            charset = lower.substr(p, e - p);
+            charset = LowerAscii(value.substr(p, e - p));
             break;
         }
-        at = FindBytes(lower, "charset", at + 7);
+        at = FindNoCase(value, "charset", at + 7);
     }
     if (type.empty() || subtype.empty()) return {"", "", charset};
     return {type, subtype, charset};
@@ -739,11 +758,9 @@ std::size_t ScanHeader(std::string_view text, OnField&& on_field) {
         std::string_view field_name = text.substr(pos, colon - pos);
         while (IsBlank(field_name.back()))
             field_name.remove_suffix(1);
-        for (char c : field_name) {
-            if (c <= 32 || c >= 127) {
-                flush();
-                return pos;
-            }
+        if (!IsFieldName(field_name)) {
+            flush();
+            return pos;
         }
         flush();
         name = field_name;

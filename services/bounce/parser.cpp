@@ -449,6 +449,7 @@ std::string FindCommand(std::string_view text) {
 
 std::vector<std::string_view> Lines(std::string_view text) {
     std::vector<std::string_view> lines;
+    lines.reserve(text.size() / 32 + 8);  // bounce texts: lines of 30 to 80 bytes
     std::size_t pos = 0;
     while (pos < text.size()) {
         std::size_t eol = text.find('\n', pos);

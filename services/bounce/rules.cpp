@@ -390,9 +390,13 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
 
     // 1. Provider rules, keyed by the remote host.
     {
-        std::string host = LowerAscii(in.remote_host);
-        std::string rcpt_domain = LowerAscii(in.recipient.substr(in.recipient.rfind('@') + 1));
-        std::string reporting = LowerAscii(in.reporting_host);
+        // Lower-cased into buffers kept per thread: one call per record.
+        thread_local std::string host;
+        thread_local std::string rcpt_domain;
+        thread_local std::string reporting;
+        LowerAsciiInto(in.remote_host, host);
+        LowerAsciiInto(in.recipient.substr(in.recipient.rfind('@') + 1), rcpt_domain);
+        LowerAsciiInto(in.reporting_host, reporting);
         for (const TextRule& r : host_rules_) {
             if (r.host_kind == TextRule::HostKind::kRecipient) {
                 if (in.recipient.empty() || !rcpt_domain.ends_with(r.host)) continue;

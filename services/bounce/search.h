@@ -83,6 +83,44 @@ inline std::size_t FindLineBreak(std::string_view text, std::size_t from = 0) {
     return std::string_view::npos;
 }
 
+// Position of `needle` (lower-case) in `text` at or after `from`, ignoring ASCII case; npos if absent.
+// As FindBytes, with both sides' bytes ORed with 0x20 (which folds A-Z onto a-z) for the first and
+// last byte, and the candidates compared with EqualsNoCase.
+inline bool EqualsNoCase(std::string_view a, std::string_view b);
+inline std::size_t FindNoCase(std::string_view text, std::string_view needle, std::size_t from = 0) {
+    const std::size_t n = text.size();
+    const std::size_t k = needle.size();
+    if (from > n) return std::string_view::npos;
+    if (k == 0) return from;
+    if (n - from < k) return std::string_view::npos;
+    const char* s = text.data();
+    const char first_byte = static_cast<char>(needle[0] | 0x20);
+    const char last_byte = static_cast<char>(needle[k - 1] | 0x20);
+    std::size_t i = from;
+#if defined(__SSE2__)
+    const __m128i fold = _mm_set1_epi8(0x20);
+    const __m128i first = _mm_set1_epi8(first_byte);
+    const __m128i last = _mm_set1_epi8(last_byte);
+    for (; i + k - 1 + 16 <= n; i += 16) {
+        __m128i block_first = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)), fold);
+        __m128i block_last = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + k - 1)), fold);
+        auto mask = static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(block_first, first), _mm_cmpeq_epi8(block_last, last))));
+        for (; mask != 0; mask &= mask - 1) {
+            std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(mask));
+            if (EqualsNoCase(text.substr(at, k), needle)) return at;
+        }
+    }
+#endif
+    for (; i + k <= n; ++i) {
+        if ((s[i] | 0x20) == first_byte && (s[i + k - 1] | 0x20) == last_byte &&
+            EqualsNoCase(text.substr(i, k), needle)) {
+            return i;
+        }
+    }
+    return std::string_view::npos;
+}
+
 // As rebound::StripWhitespace (blank, tab, CR, LF, FF, VT), inline: most callers pass values that
 // have no outer blanks, which this tells from two bytes.
 inline std::string_view Strip(std::string_view text) {
