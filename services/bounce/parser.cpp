@@ -999,39 +999,37 @@ bool IsBlankByte(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
-// Whether a text ParseNonStandard builds from lines of `lower` may contain "a b": `a`, whitespace,
-// then `b` in `lower`, or a line ending in `a` and a line starting with `b` (the lines of a
+// Whether a text ParseNonStandard builds from lines of `text` may contain "a b" (ignoring case): `a`,
+// whitespace, then `b` in `text`, or a line ending in `a` and a line starting with `b` (the lines of a
 // recipient's text are joined by spaces, and Sendmail's transcript lines are moved after them).
-bool MayJoin(std::string_view lower, std::string_view a, std::string_view b) {
+bool MayJoin(std::string_view text, std::string_view a, std::string_view b) {
     bool a_ends_line = false;
-    for (std::size_t at = FindBytes(lower, a); at != std::string_view::npos; at = FindBytes(lower, a, at + 1)) {
+    for (std::size_t at = FindNoCase(text, a); at != std::string_view::npos; at = FindNoCase(text, a, at + 1)) {
         std::size_t i = at + a.size();
         bool newline = false;
-        while (i < lower.size() && IsBlankByte(lower[i])) {
-            newline = newline || lower[i] == '\n';
+        while (i < text.size() && IsBlankByte(text[i])) {
+            newline = newline || text[i] == '\n';
             ++i;
         }
-        if (i > at + a.size() && lower.substr(i).starts_with(b)) return true;
-        a_ends_line = a_ends_line || newline || i == lower.size();
+        if (i > at + a.size() && StartsWithNoCase(text.substr(i), b)) return true;
+        a_ends_line = a_ends_line || newline || i == text.size();
     }
     if (!a_ends_line) return false;
-    for (std::size_t at = FindBytes(lower, b); at != std::string_view::npos; at = FindBytes(lower, b, at + 1)) {
+    for (std::size_t at = FindNoCase(text, b); at != std::string_view::npos; at = FindNoCase(text, b, at + 1)) {
         std::size_t i = at;
-        while (i > 0 && IsBlankByte(lower[i - 1]) && lower[i - 1] != '\n')
+        while (i > 0 && IsBlankByte(text[i - 1]) && text[i - 1] != '\n')
             --i;
-        if (i == 0 || lower[i - 1] == '\n') return true;
+        if (i == 0 || text[i - 1] == '\n') return true;
     }
     return false;
 }
 
 // False when FindCommand finds no command in any recipient's text ParseNonStandard builds from the
-// lines of `lower` (a lower-cased section): every command it returns needs one of these words.
-bool MayNameCommand(std::string_view lower) {
-    for (std::string_view w : {"rcpt", "data", "helo", "ehlo"}) {
-        if (Contains(lower, w)) return true;
-    }
-    return MayJoin(lower, "mail", "from") || MayJoin(lower, "initial", "connection") ||
-           MayJoin(lower, "while", "talking");
+// lines of `text` (a section, any case): every command it returns needs one of these words. A text
+// with one of FindCommand's own words, as it finds them, may name one.
+bool MayNameCommand(std::string_view text) {
+    if (HasCommandWord(text)) return true;
+    return MayJoin(text, "mail", "from") || MayJoin(text, "initial", "connection") || MayJoin(text, "while", "talking");
 }
 
 // Missing diagnostics of DSN records: the recipient's paragraph of the human-readable part.
@@ -1050,7 +1048,7 @@ void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& 
     }
     if (commands_only &&
         std::none_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.recipient.empty(); }) &&
-        !MayNameCommand(Lower(ctx.Section(body_text)))) {
+        !MayNameCommand(ctx.Section(body_text))) {
         return;
     }
     std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text, commands_only);
@@ -1506,19 +1504,20 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
         if (r.reporting_mta.empty()) r.reporting_mta = ctx.report.reporting_mta;
         if (r.remote_mta.empty()) {
             // "host mx.example.com[192.0.2.1] said:" / "while talking to mx.example.com."
-            std::string lower = Lower(r.diagnostic);
+            const std::string_view diagnostic = r.diagnostic;
             for (std::string_view marker : {"host ", "while talking to ", "remote host "}) {
-                std::size_t at = FindBytes(lower, marker);
+                std::size_t at = FindNoCase(diagnostic, marker);
                 if (at == std::string::npos) continue;
                 std::size_t b = at + marker.size();
                 std::size_t e = b;
-                while (e < lower.size() && (IsAlnum(lower[e]) || lower[e] == '.' || lower[e] == '-'))
+                while (e < diagnostic.size() &&
+                       (IsAlnum(diagnostic[e]) || diagnostic[e] == '.' || diagnostic[e] == '-'))
                     ++e;
-                std::string_view host = std::string_view(lower).substr(b, e - b);
+                std::string_view host = diagnostic.substr(b, e - b);
                 if (host.find('.') != std::string_view::npos && host.size() > 3) {
                     while (!host.empty() && host.back() == '.')
                         host.remove_suffix(1);
-                    r.remote_mta = std::string(host);
+                    r.remote_mta = Lower(host);
                     break;
                 }
             }
@@ -1794,13 +1793,14 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     if (drafts.empty() && Contains(body_text, "notificationType")) drafts = ParseSesJson(ctx, body_text);
     if (drafts.empty() && IsListManagerNotice(ctx.flat.headers)) drafts = ParseListNotice(ctx, body_text);
     if (drafts.empty() && LooksLikeBounce(ctx)) {
-        std::string lower_body = Lower(body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes)));
-        if (Contains(lower_body, "final-recipient:") || Contains(lower_body, "original-recipient:")) {
-            std::size_t at = FindBytes(lower_body, "reporting-mta:");
-            if (at == std::string::npos) at = FindBytes(lower_body, "original-recipient:");
-            if (at == std::string::npos || at > FindBytes(lower_body, "final-recipient:"))
-                at = FindBytes(lower_body, "final-recipient:");
-            std::size_t ls = lower_body.rfind('\n', at);
+        // DSN fields in the text, found ignoring case.
+        const std::string_view head = body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes));
+        const std::size_t final_recipient = FindNoCase(head, "final-recipient:");
+        if (final_recipient != std::string::npos || FindNoCase(head, "original-recipient:") != std::string::npos) {
+            std::size_t at = FindNoCase(head, "reporting-mta:");
+            if (at == std::string::npos) at = FindNoCase(head, "original-recipient:");
+            if (at == std::string::npos || at > final_recipient) at = final_recipient;
+            std::size_t ls = head.rfind('\n', at);
             std::size_t fields_start = ls == std::string::npos ? 0 : ls + 1;
             ParseDeliveryStatus(ctx, std::string_view(body_text).substr(fields_start), drafts);
             for (Draft& d : drafts)
