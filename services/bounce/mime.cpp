@@ -565,17 +565,20 @@ bool IsFieldName(std::string_view name) {
 }
 }  // namespace
 
-Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
+Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields, bool (*keep)(std::string_view name)) {
     Headers fields;
     fields.Reserve(16);
+    std::size_t count = 0;  // fields read, stored or not
     std::size_t pos = 0;
     // The current field: its name and its value, text[value_begin, value_end) with its folds.
     std::string_view name;
     std::size_t value_begin = 0;
     std::size_t value_end = 0;
     auto flush = [&] {
-        if (!name.empty() && fields.size() < max_fields) {
-            fields.Add(name, text.substr(value_begin, value_end - value_begin), true);
+        if (!name.empty() && count < max_fields) {
+            ++count;
+            if (keep == nullptr || keep(name))
+                fields.Add(name, text.substr(value_begin, value_end - value_begin), true);
         }
         name = {};
     };
@@ -587,7 +590,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
         pos = nl == nullptr ? text.size() : eol + 1;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (Strip(line).empty()) {
-            if (!name.empty() || !fields.empty()) break;
+            if (!name.empty() || count != 0) break;
             continue;  // leading blank lines
         }
         if ((line[0] == ' ' || line[0] == '\t') && !name.empty()) {
@@ -596,7 +599,7 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
         }
         std::size_t colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0 || colon > 76) {
-            if (line.starts_with("From ") && fields.empty() && name.empty()) continue;  // mbox separator
+            if (line.starts_with("From ") && count == 0 && name.empty()) continue;  // mbox separator
             flush();
             continue;
         }

@@ -1388,21 +1388,34 @@ std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) 
 // ---------------------------------------------------------------------------------------------
 // Original message
 
+// The fields of the original CollectCandidates takes addresses from.
+bool IsCandidateField(std::string_view name) {
+    return EqualsNoCase(name, "return-path") || EqualsNoCase(name, "errors-to") || EqualsNoCase(name, "sender") ||
+           EqualsNoCase(name, "from") || EqualsNoCase(name, "to") || EqualsNoCase(name, "reply-to") ||
+           EqualsNoCase(name, "list-unsubscribe") || StartsWithNoCase(name, "x-");
+}
+
+// The fields of the original FindOriginal reads.
+bool IsOriginalField(std::string_view name) {
+    return IsCandidateField(name) || EqualsNoCase(name, "message-id") || EqualsNoCase(name, "subject");
+}
+
 void CollectCandidates(const Headers& h, OriginalMessage& o) {
-    auto add = [&](std::string_view value) {
-        for (std::string& a : AllAddresses(value, 16)) {
-            if (o.candidate_addresses.size() >= 64) return;
-            if (std::find(o.candidate_addresses.begin(), o.candidate_addresses.end(), a) ==
-                o.candidate_addresses.end()) {
-                o.candidate_addresses.push_back(std::move(a));
-            }
-        }
-    };
+    std::vector<std::string>& out = o.candidate_addresses;
     for (const HeaderField& f : h.fields()) {
-        auto is = [&](std::string_view name) { return EqualsNoCase(f.name, name); };
-        if (is("return-path") || is("errors-to") || is("sender") || is("from") || is("to") || is("reply-to") ||
-            is("list-unsubscribe") || StartsWithNoCase(f.name, "x-")) {
-            add(f.value);
+        if (!IsCandidateField(f.name)) continue;
+        // As AllAddresses(f.value, 16), without the list: an address is lower-cased once it is new
+        // (FindAddress's are valid, so never longer than NormalizeAddress cuts).
+        std::size_t pos = 0;
+        for (int n = 0; n < 16; ++n) {
+            AddressSpan span = FindAddress(f.value, pos);
+            if (span.begin == std::string_view::npos) break;
+            pos = span.end;
+            if (out.size() >= 64) return;
+            std::string_view a = f.value.substr(span.begin, span.end - span.begin);
+            if (std::none_of(out.begin(), out.end(), [&](const std::string& c) { return EqualsNoCase(c, a); })) {
+                out.push_back(NormalizeAddress(a));
+            }
         }
     }
 }
@@ -1422,7 +1435,7 @@ std::optional<OriginalMessage> FindOriginal(Context& ctx, std::string_view quote
         std::string_view rest = quoted_text.substr(error.size());
         std::size_t nl = rest.find('\n');
         if (nl != std::string_view::npos) rest.remove_prefix(nl + 1);
-        quoted = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)));
+        quoted = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)), 512, IsOriginalField);
         if (quoted.Has("to") || quoted.Has("message-id") || quoted.Has("from")) headers = &quoted;
     }
     if (headers == nullptr || headers->empty()) return std::nullopt;
