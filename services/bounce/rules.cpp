@@ -267,23 +267,36 @@ void RuleSet::Plan() {
         status_by_code_.push_back(static_cast<std::uint32_t>(i));
     std::stable_sort(status_by_code_.begin(), status_by_code_.end(),
                      [&](std::uint32_t a, std::uint32_t b) { return status_rules_[a].code < status_rules_[b].code; });
-    text_grams_.clear();
-    text_more_grams_.clear();
-    text_more_begin_.clear();
+    // Each rule's distinct 3-grams. The two tested first are those fewest rules share: a gram many
+    // rules have ("mai", "ser") is likely in the text too and rejects little.
+    std::vector<std::vector<std::uint16_t>> rule_grams;
+    std::vector<std::uint32_t> sharing(1 << 15, 0);
     for (const TextRule& r : text_rules_) {
-        text_grams_.emplace_back(static_cast<std::uint16_t>(r.gram), static_cast<std::uint16_t>(r.gram2));
-        text_more_begin_.push_back(static_cast<std::uint32_t>(text_more_grams_.size()));
-        std::vector<std::uint16_t> more;
+        std::vector<std::uint16_t> grams;
         for (const std::string& piece : r.pieces) {
             const auto* d = reinterpret_cast<const unsigned char*>(piece.data());
             for (std::size_t i = 0; i + 2 < piece.size(); ++i) {
                 auto g = static_cast<std::uint16_t>(GramHash(d[i], d[i + 1], d[i + 2]));
-                if (g != r.gram && g != r.gram2 && std::find(more.begin(), more.end(), g) == more.end()) {
-                    more.push_back(g);
-                }
+                if (std::find(grams.begin(), grams.end(), g) == grams.end()) grams.push_back(g);
             }
         }
-        text_more_grams_.insert(text_more_grams_.end(), more.begin(), more.end());
+        for (std::uint16_t g : grams)
+            ++sharing[g];
+        rule_grams.push_back(std::move(grams));
+    }
+    text_grams_.clear();
+    text_more_grams_.clear();
+    text_more_begin_.clear();
+    for (std::vector<std::uint16_t>& grams : rule_grams) {
+        auto fewer = [&](std::uint16_t a, std::uint16_t b) { return sharing[a] < sharing[b]; };
+        for (std::size_t k = 0; k < 2 && k < grams.size(); ++k) {
+            auto rarest = std::min_element(grams.begin() + static_cast<std::ptrdiff_t>(k), grams.end(), fewer);
+            std::rotate(grams.begin() + static_cast<std::ptrdiff_t>(k), rarest, rarest + 1);
+        }
+        // Gram 0 tests nothing (bit 0 is always set), as for a rule without grams.
+        text_grams_.emplace_back(grams.empty() ? 0 : grams[0], grams.size() < 2 ? 0 : grams[1]);
+        text_more_begin_.push_back(static_cast<std::uint32_t>(text_more_grams_.size()));
+        if (grams.size() > 2) text_more_grams_.insert(text_more_grams_.end(), grams.begin() + 2, grams.end());
     }
     text_more_begin_.push_back(static_cast<std::uint32_t>(text_more_grams_.size()));
     primary_steps_.clear();
