@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #if defined(__SSE2__)
@@ -380,9 +381,10 @@ bool HasCommandWord(std::string_view text) {
 #endif
 }
 
-// The SMTP command a bounce text says failed, or "".
-std::string FindCommand(std::string_view text) {
-    if (!HasCommandWord(text)) return {};
+// The SMTP command a bounce text says failed, or "". `has_command_word`: HasCommandWord(text), when the
+// caller knows it.
+std::string FindCommand(std::string_view text, std::optional<bool> has_command_word = std::nullopt) {
+    if (!(has_command_word ? *has_command_word : HasCommandWord(text))) return {};
     const std::string lowered = Lower(text);
     const std::string_view lower = lowered;
     struct Probe {
@@ -519,6 +521,13 @@ struct Context {
     std::string_view Section(std::string_view text) {
         if (text.data() == body.data() && text.size() == body.size()) return body_section;
         return ErrorSection(text);
+    }
+    // HasCommandWord(Section(text)), kept for the body's section (FillFromText and Parse both ask).
+    std::optional<bool> body_section_command_word;
+    bool SectionHasCommandWord(std::string_view text) {
+        if (text.data() != body.data() || text.size() != body.size()) return HasCommandWord(ErrorSection(text));
+        if (!body_section_command_word) body_section_command_word = HasCommandWord(body_section);
+        return *body_section_command_word;
     }
 };
 
@@ -1026,9 +1035,9 @@ bool MayJoin(std::string_view text, std::string_view a, std::string_view b) {
 
 // False when FindCommand finds no command in any recipient's text ParseNonStandard builds from the
 // lines of `text` (a section, any case): every command it returns needs one of these words. A text
-// with one of FindCommand's own words, as it finds them, may name one.
-bool MayNameCommand(std::string_view text) {
-    if (HasCommandWord(text)) return true;
+// with one of FindCommand's own words (`has_command_word`: HasCommandWord(text)) may name one.
+bool MayNameCommand(std::string_view text, bool has_command_word) {
+    if (has_command_word) return true;
     return MayJoin(text, "mail", "from") || MayJoin(text, "initial", "connection") || MayJoin(text, "while", "talking");
 }
 
@@ -1048,7 +1057,7 @@ void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& 
     }
     if (commands_only &&
         std::none_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.recipient.empty(); }) &&
-        !MayNameCommand(ctx.Section(body_text))) {
+        !MayNameCommand(ctx.Section(body_text), ctx.SectionHasCommandWord(body_text))) {
         return;
     }
     std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text, commands_only);
@@ -1866,7 +1875,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     }
     if (std::any_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.smtp_command.empty(); })) {
         // A transcript naming exactly one SMTP command applies to every recipient without one.
-        ctx.text_command = FindCommand(ctx.Section(body_text));
+        ctx.text_command = FindCommand(ctx.Section(body_text), ctx.SectionHasCommandWord(body_text));
     }
     ctx.report.original = original ? std::move(*original) : FindOriginal(ctx, body_text);
     Finish(ctx, drafts);
