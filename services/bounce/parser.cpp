@@ -59,6 +59,16 @@ bool IsAddressChar(char c) {
     return kAddressChar[static_cast<unsigned char>(c)];
 }
 
+// The bytes ValidAddress allows in a domain.
+constexpr std::array<bool, 256> kValidDomainChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 || c == '.' ||
+               c == '-' || c == '[' || c == ']' || c == ':';
+    }
+    return t;
+}();
+
 std::string Lower(std::string_view s) {
     return LowerAscii(s);
 }
@@ -150,10 +160,8 @@ bool ValidAddress(std::string_view a) {
     std::string_view domain = a.substr(at + 1);
     if (domain.find('.') == std::string_view::npos && domain != "localhost") return false;
     if (domain.front() == '.' || domain.back() == '.' || domain.front() == '-') return false;
-    return std::all_of(domain.begin(), domain.end(), [](char c) {
-        return IsAlnum(c) || c == '.' || c == '-' || c == '[' || c == ']' || c == ':' ||
-               static_cast<unsigned char>(c) >= 0x80;
-    });
+    return std::all_of(domain.begin(), domain.end(),
+                       [](char c) { return kValidDomainChar[static_cast<unsigned char>(c)]; });
 }
 
 // Finds the first address at or after `from`.
@@ -1521,6 +1529,7 @@ std::vector<Draft> ParseJmrp(Context& ctx) {
 }
 
 void Finish(Context& ctx, std::vector<Draft>& drafts) {
+    ctx.report.records.reserve(ctx.report.records.size() + drafts.size());
     for (Draft& d : drafts) {
         Record& r = d.record;
         if (r.reporting_mta.empty()) r.reporting_mta = ctx.report.reporting_mta;
