@@ -16,6 +16,10 @@
 #include <cstring>
 #include <tuple>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "services/bounce/search.h"
 #include "services/common/strings.h"
 
@@ -30,7 +34,7 @@ bool IsSpace(char c) {
 
 // `out` without leading and trailing whitespace, in place.
 void StripInPlace(std::string& out) {
-    std::string_view stripped = StripWhitespace(out);
+    std::string_view stripped = Strip(out);
     if (stripped.size() == out.size()) return;
     std::size_t begin = static_cast<std::size_t>(stripped.data() - out.data());
     out.resize(begin + stripped.size());
@@ -40,9 +44,8 @@ void StripInPlace(std::string& out) {
 // Joins folded lines and collapses the fold whitespace to one space.
 std::string Unfold(std::string_view value) {
     if (value.empty()) return {};
-    const bool folded = std::memchr(value.data(), '\n', value.size()) != nullptr ||
-                        std::memchr(value.data(), '\r', value.size()) != nullptr;
-    if (!folded) return std::string(StripWhitespace(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
+    const bool folded = FindLineBreak(value) != std::string_view::npos;
+    if (!folded) return std::string(Strip(value.substr(0, std::min(value.size(), kMaxHeaderValueBytes))));
     std::string out;
     out.reserve(std::min(value.size(), kMaxHeaderValueBytes));
     bool pending_space = false;
@@ -65,9 +68,7 @@ std::string Unfold(std::string_view value) {
             if (!out.empty()) out.push_back(' ');
             pending_space = false;
         }
-        std::size_t j = i + 1;
-        while (j < n && value[j] != '\r' && value[j] != '\n')
-            ++j;
+        std::size_t j = std::min(FindLineBreak(value, i + 1), n);
         std::size_t room = out.size() < kMaxHeaderValueBytes ? kMaxHeaderValueBytes - out.size() : 1;
         out.append(value.substr(i, std::min(j - i, room)));
         i = j;
@@ -84,16 +85,16 @@ int HexValue(char c) {
 }
 
 std::string LowerString(std::string_view s) {
-    return LowerAscii(StripWhitespace(s));
+    return LowerAscii(Strip(s));
 }
 
 }  // namespace
 
 namespace {
-// EqualsIgnoreCase(name, query), with the cheap tests first (most fields differ in length or first letter).
+// EqualsNoCase(name, query), with the cheap tests first (most fields differ in length or first letter).
 bool SameName(std::string_view name, std::string_view query) {
     return name.size() == query.size() && !name.empty() && (name[0] | 0x20) == (query[0] | 0x20) &&
-           EqualsIgnoreCase(name, query);
+           EqualsNoCase(name, query);
 }
 }  // namespace
 
@@ -111,13 +112,68 @@ bool Headers::Has(std::string_view name) const {
     return false;
 }
 
+namespace {
+// Whether a header value has a line break (it is folded) and whether it has "=?" (where an encoded word
+// may start): one pass over it, sixteen bytes at a time, instead of one search for each.
+struct ValueShape {
+    bool folded = false;
+    bool encoded = false;
+};
+
+#if defined(__SSE2__)
+// Adds the positions of p[0, 16) that are CR or LF to `breaks`, and those of '=' followed by '?' to
+// `words` (reads p[16] too).
+void ShapeBlock(const char* p, unsigned& breaks, unsigned& words) {
+    __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+    breaks |= static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r')))));
+    words |= static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_and_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('=')), _mm_cmpeq_epi8(next, _mm_set1_epi8('?')))));
+}
+#endif
+
+ValueShape ShapeOf(std::string_view value) {
+    const char* s = value.data();
+    const std::size_t n = value.size();
+#if defined(__SSE2__)
+    unsigned breaks = 0;
+    unsigned words = 0;
+    if (n < 17) {
+        // Most values: one block, padded with NUL bytes (which match none of the four).
+        alignas(16) char padded[32] = {};
+        if (n > 0) std::memcpy(padded, s, n);
+        ShapeBlock(padded, breaks, words);
+    } else {
+        std::size_t i = 0;
+        for (; i + 17 <= n; i += 16)
+            ShapeBlock(s + i, breaks, words);
+        // The rest in one block that overlaps the last one, and the last byte (no '?' can follow it).
+        ShapeBlock(s + n - 17, breaks, words);
+        if (s[n - 1] == '\n' || s[n - 1] == '\r') breaks = 1;
+    }
+    return {breaks != 0, words != 0};
+#else
+    ValueShape shape;
+    for (std::size_t i = 0; i < n; ++i) {
+        shape.folded = shape.folded || s[i] == '\n' || s[i] == '\r';
+        shape.encoded = shape.encoded || (s[i] == '=' && i + 1 < n && s[i + 1] == '?');
+    }
+    return shape;
+#endif
+}
+}  // namespace
+
 void Headers::Add(std::string_view name, std::string_view raw_value, bool decode) {
-    const bool folded = !raw_value.empty() && (std::memchr(raw_value.data(), '\n', raw_value.size()) != nullptr ||
-                                               std::memchr(raw_value.data(), '\r', raw_value.size()) != nullptr);
-    if (!folded) {
-        // As Unfold() gives it, without a copy.
-        std::string_view value = StripWhitespace(raw_value.substr(0, std::min(raw_value.size(), kMaxHeaderValueBytes)));
-        if (!decode || FindBytes(value, "=?") == std::string_view::npos) {
+    // A value past the limit is cut before it is searched for encoded words (as below).
+    const bool long_value = raw_value.size() > kMaxHeaderValueBytes;
+    ValueShape shape =
+        long_value ? ValueShape{FindLineBreak(raw_value) != std::string_view::npos, true} : ShapeOf(raw_value);
+    if (!shape.folded) {
+        // As Unfold() gives it, without a copy. "=?" has no blank, so the value has one where the raw
+        // value has.
+        std::string_view value = Strip(raw_value.substr(0, std::min(raw_value.size(), kMaxHeaderValueBytes)));
+        if (!decode || !shape.encoded || (long_value && FindBytes(value, "=?") == std::string_view::npos)) {
             fields_.push_back({name, value});
             return;
         }
@@ -138,14 +194,55 @@ std::string DecodeBase64(std::string_view text) {
     return out;
 }
 
-// The same state machine as mimetic::QP::Decoder (so results do not change), with runs of plain
-// characters copied at once instead of one call per character.
+namespace {
+// End of the text at `i` that quoted-printable decoding copies as it is: bytes above 32 other than
+// '=', and single spaces followed by one of them. Sixteen bytes at a time where SSE2 is available.
+std::size_t QpTextEnd(std::string_view text, std::size_t i) {
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+#if defined(__SSE2__)
+    const __m128i k32 = _mm_set1_epi8(32);
+    for (; i + 17 <= n; i += 16) {
+        __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 1));
+        __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(b, k32), b);  // b <= 32
+        __m128i next_low = _mm_cmpeq_epi8(_mm_min_epu8(next, k32), next);
+        __m128i space = _mm_cmpeq_epi8(b, _mm_set1_epi8(' '));
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_andnot_si128(space, low), _mm_cmpeq_epi8(b, _mm_set1_epi8('='))),
+                                    _mm_and_si128(space, next_low));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+        if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    }
+#endif
+    while (i < n) {
+        if (s[i] > 32 && s[i] != '=') {
+            ++i;
+        } else if (s[i] == ' ' && i + 1 < n && s[i + 1] > 32) {
+            ++i;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
+}  // namespace
+
+// The same state machine as mimetic::QP::Decoder (so results do not change), with what it does most
+// (text, blanks followed by text, line ends, "=XX") done in one loop that writes into a sized buffer:
+// no state gives more bytes than it reads, so the result is never longer than `text`.
 std::string DecodeQuotedPrintable(std::string_view text) {
     enum State { kWaitingChar, kAfterEq, kWaitingFirstHex, kWaitingSecondHex, kBlank, kNewline };
     auto blank = [](unsigned char c) { return c == ' ' || c == '\t'; };
     auto newline = [](unsigned char c) { return c == '\r' || c == '\n'; };
     std::string out;
-    out.reserve(text.size());
+    out.resize(text.size());
+    char* const begin = out.data();
+    char* o = begin;
+    auto append = [&](std::string_view s) {
+        std::memcpy(o, s.data(), s.size());
+        o += s.size();
+    };
     std::string prev;
     State state = kWaitingChar;
     unsigned char nl = 0;
@@ -155,46 +252,48 @@ std::string DecodeQuotedPrintable(std::string_view text) {
         auto c = static_cast<unsigned char>(text[i]);
         switch (state) {
             case kWaitingChar: {
-                // Shortcuts for what the machine does most (prev is empty in this state): blanks
-                // followed by text are kept, a line end becomes LF, "=XX" a byte.
-                if (blank(c)) {
-                    std::size_t j = i + 1;
-                    while (j < n && blank(static_cast<unsigned char>(text[j])))
-                        ++j;
-                    if (j < n && !newline(static_cast<unsigned char>(text[j]))) {
-                        out.append(text.substr(i, j - i));
-                        i = j;
-                        continue;
+                // prev is empty in this state. Printable bytes, blanks followed by more text on the
+                // line, line ends (one LF for CR, LF, CRLF or LFCR) and "=XX" are decoded here; the
+                // machine takes the rest.
+                std::size_t j = i;
+                while (j < n) {
+                    std::size_t run = QpTextEnd(text, j);
+                    if (run > j) {
+                        append(text.substr(j, run - j));
+                        j = run;
+                        if (j == n) break;
                     }
-                    state = kBlank;
+                    auto d = static_cast<unsigned char>(text[j]);
+                    if (blank(d)) {
+                        std::size_t k = j + 1;
+                        while (k < n && blank(static_cast<unsigned char>(text[k])))
+                            ++k;
+                        if (k == n || newline(static_cast<unsigned char>(text[k]))) break;
+                        append(text.substr(j, k - j));
+                        j = k;
+                    } else if (newline(d)) {
+                        *o++ = '\n';
+                        ++j;
+                        if (j < n && text[j] == (d == '\n' ? '\r' : '\n')) ++j;
+                    } else if (d == '=' && j + 2 < n && HexValue(text[j + 1]) >= 0 && HexValue(text[j + 2]) >= 0) {
+                        *o++ = static_cast<char>(HexValue(text[j + 1]) << 4 | HexValue(text[j + 2]));
+                        j += 3;
+                    } else {
+                        break;
+                    }
+                }
+                if (j > i) {
+                    i = j;
                     continue;
                 }
-                if (newline(c)) {
-                    out.push_back('\n');
-                    ++i;
-                    if (i < n && text[i] == (c == '\n' ? '\r' : '\n')) ++i;
+                if (blank(c)) {
+                    state = kBlank;  // blanks that end the line or the text
                     continue;
                 }
                 if (c == '=') {
-                    if (i + 2 < n && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
-                        out.push_back(static_cast<char>(HexValue(text[i + 1]) << 4 | HexValue(text[i + 2])));
-                        i += 3;
-                        continue;
-                    }
                     state = kAfterEq;
                     prev.push_back('=');
                     ++i;
-                    continue;
-                }
-                std::size_t j = i;
-                while (j < n) {
-                    auto d = static_cast<unsigned char>(text[j]);
-                    if (d < 33 || d == '=') break;
-                    ++j;
-                }
-                if (j > i) {
-                    out.append(text.substr(i, j - i));
-                    i = j;
                     continue;
                 }
                 ++i;  // control character: dropped (RFC 2045 6.7 note 4)
@@ -207,7 +306,7 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                     prev.clear();  // soft line break; trailing blanks dropped
                     state = kWaitingChar;
                 } else {
-                    out.append(prev);
+                    append(prev);
                     prev.clear();
                     state = kWaitingChar;
                     continue;
@@ -222,7 +321,7 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                     continue;
                 } else {
                     if (prev.size() > 1) {
-                        out.append(prev);
+                        append(prev);
                         prev.clear();
                         state = kWaitingChar;
                     } else {
@@ -234,9 +333,9 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                 continue;
             case kWaitingFirstHex:
                 if (HexValue(static_cast<char>(c)) < 0) {
-                    out.append(prev);
+                    append(prev);
                     prev.clear();
-                    out.push_back(static_cast<char>(c));
+                    *o++ = static_cast<char>(c);
                     state = kWaitingChar;
                 } else {
                     prev.push_back(static_cast<char>(c));
@@ -246,11 +345,11 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                 continue;
             case kWaitingSecondHex:
                 if (HexValue(static_cast<char>(c)) < 0) {
-                    out.append(prev);
+                    append(prev);
                     prev.clear();
-                    out.push_back(static_cast<char>(c));
+                    *o++ = static_cast<char>(c);
                 } else {
-                    out.push_back(static_cast<char>(HexValue(prev.back()) << 4 | HexValue(static_cast<char>(c))));
+                    *o++ = static_cast<char>(HexValue(prev.back()) << 4 | HexValue(static_cast<char>(c)));
                     prev.clear();
                 }
                 state = kWaitingChar;
@@ -262,7 +361,7 @@ std::string DecodeQuotedPrintable(std::string_view text) {
                     ++i;
                     continue;
                 }
-                if (prev.empty() || prev[0] != '=') out.push_back('\n');
+                if (prev.empty() || prev[0] != '=') *o++ = '\n';
                 prev.clear();
                 state = kWaitingChar;
                 bool pair = c == (nl == '\r' ? '\n' : '\r');
@@ -273,11 +372,12 @@ std::string DecodeQuotedPrintable(std::string_view text) {
     }
     // mimetic's flush().
     if (!prev.empty()) {
-        out.push_back('=');
-        if (prev.size() > 1 && prev[1] != ' ') out.push_back(prev[1]);
+        *o++ = '=';
+        if (prev.size() > 1 && prev[1] != ' ') *o++ = prev[1];
     } else if (nl != 0) {
-        out.push_back('\n');
+        *o++ = '\n';
     }
+    out.resize(static_cast<std::size_t>(o - begin));
     return out;
 }
 
@@ -445,17 +545,40 @@ std::string DecodeEncodedWords(std::string_view value) {
     return out;
 }
 
-Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
+namespace {
+// True when every byte of `name` is printable ASCII other than a blank (33..126), as a header field
+// name must be; eight bytes at a time.
+bool IsFieldName(std::string_view name) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= name.size(); i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, name.data() + i, 8);
+        // A byte below 33 borrows into its bit 7; one above 126 has bit 7 set, or gets it from +1.
+        if (((x - 33 * kOnes) | x | (x + kOnes)) & kHigh) return false;
+    }
+    for (; i < name.size(); ++i) {
+        if (name[i] <= 32 || name[i] >= 127) return false;
+    }
+    return true;
+}
+}  // namespace
+
+Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields, bool (*keep)(std::string_view name)) {
     Headers fields;
     fields.Reserve(16);
+    std::size_t count = 0;  // fields read, stored or not
     std::size_t pos = 0;
     // The current field: its name and its value, text[value_begin, value_end) with its folds.
     std::string_view name;
     std::size_t value_begin = 0;
     std::size_t value_end = 0;
     auto flush = [&] {
-        if (!name.empty() && fields.size() < max_fields) {
-            fields.Add(name, text.substr(value_begin, value_end - value_begin), true);
+        if (!name.empty() && count < max_fields) {
+            ++count;
+            if (keep == nullptr || keep(name))
+                fields.Add(name, text.substr(value_begin, value_end - value_begin), true);
         }
         name = {};
     };
@@ -466,8 +589,8 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
         std::string_view line = text.substr(pos, eol - pos);
         pos = nl == nullptr ? text.size() : eol + 1;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (StripWhitespace(line).empty()) {
-            if (!name.empty() || !fields.empty()) break;
+        if (Strip(line).empty()) {
+            if (!name.empty() || count != 0) break;
             continue;  // leading blank lines
         }
         if ((line[0] == ' ' || line[0] == '\t') && !name.empty()) {
@@ -476,13 +599,12 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
         }
         std::size_t colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0 || colon > 76) {
-            if (line.starts_with("From ") && fields.empty() && name.empty()) continue;  // mbox separator
+            if (line.starts_with("From ") && count == 0 && name.empty()) continue;  // mbox separator
             flush();
             continue;
         }
         std::string_view candidate = line.substr(0, colon);
-        bool valid =
-            std::all_of(candidate.begin(), candidate.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
+        bool valid = IsFieldName(candidate);  // no ':' before the first one
         flush();
         if (!valid) continue;
         name = candidate;
@@ -495,8 +617,8 @@ Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields) {
 
 bool IsTraceField(std::string_view name) {
     if (name.empty()) return false;
-    auto is = [&](std::string_view n) { return EqualsIgnoreCase(name, n); };
-    auto starts = [&](std::string_view p) { return StartsWithIgnoreCase(name, p); };
+    auto is = [&](std::string_view n) { return EqualsNoCase(name, n); };
+    auto starts = [&](std::string_view p) { return StartsWithNoCase(name, p); };
     switch (name[0] | 0x20) {
         case 'r':
             return is("received") || is("received-spf");
@@ -517,37 +639,37 @@ namespace {
 // "Text/Plain; charset=\"ISO-8859-1\"" -> {"text", "plain", "iso-8859-1"} (lower-case).
 std::tuple<std::string, std::string, std::string> SplitContentType(std::string_view value) {
     std::size_t semi = value.find(';');
-    std::string_view main = StripWhitespace(value.substr(0, semi));
+    std::string_view main = Strip(value.substr(0, semi));
     std::size_t slash = main.find('/');
     if (slash == std::string_view::npos) return {"", "", ""};
-    std::string type = LowerAscii(StripWhitespace(main.substr(0, slash)));
-    std::string_view sub = StripWhitespace(main.substr(slash + 1));
+    std::string type = LowerAscii(Strip(main.substr(0, slash)));
+    std::string_view sub = Strip(main.substr(slash + 1));
     // "text/plain charset=..." (no ';'): the subtype ends at the first blank or quote.
     std::size_t end = 0;
     while (end < sub.size() && sub[end] != ' ' && sub[end] != '\t' && sub[end] != '"' && sub[end] != '\'')
         ++end;
     std::string subtype = LowerAscii(sub.substr(0, end));
     std::string charset;
-    std::string lower = LowerAscii(value);
-    std::size_t at = FindBytes(lower, "charset");
-    while (at != std::string::npos) {
+    // The parameter is found ignoring case; the bytes that end it have no case.
+    std::size_t at = FindNoCase(value, "charset");
+    while (at != std::string_view::npos) {
         std::size_t p = at + 7;
-        if (p < lower.size() && lower[p] == '*') ++p;  // RFC 2231 charset*=utf-8''...
-        while (p < lower.size() && (lower[p] == ' ' || lower[p] == '\t'))
+        if (p < value.size() && value[p] == '*') ++p;  // RFC 2231 charset*=utf-8''...
+        while (p < value.size() && (value[p] == ' ' || value[p] == '\t'))
             ++p;
-        if (p < lower.size() && lower[p] == '=') {
+        if (p < value.size() && value[p] == '=') {
             ++p;
-            while (p < lower.size() && (lower[p] == ' ' || lower[p] == '\t' || lower[p] == '"'))
+            while (p < value.size() && (value[p] == ' ' || value[p] == '\t' || value[p] == '"'))
                 ++p;
             std::size_t e = p;
-            while (e < lower.size() && lower[e] != '"' && lower[e] != ';' && lower[e] != ' ' && lower[e] != '\t' &&
-                   lower[e] != '\'') {
+            while (e < value.size() && value[e] != '"' && value[e] != ';' && value[e] != ' ' && value[e] != '\t' &&
+                   value[e] != '\'') {
                 ++e;
             }
-            charset = lower.substr(p, e - p);
+            charset = LowerAscii(value.substr(p, e - p));
             break;
         }
-        at = FindBytes(lower, "charset", at + 7);
+        at = FindNoCase(value, "charset", at + 7);
     }
     if (type.empty() || subtype.empty()) return {"", "", charset};
     return {type, subtype, charset};
@@ -573,7 +695,7 @@ std::string_view BoundaryParam(std::string_view value) {
             name.remove_prefix(1);
         while (!name.empty() && IsBlank(name.back()))
             name.remove_suffix(1);
-        if (!EqualsIgnoreCase(name, "boundary")) continue;
+        if (!EqualsNoCase(name, "boundary")) continue;
         std::string_view v = param.substr(eq + 1);
         while (!v.empty() && IsBlank(v.front()))
             v.remove_prefix(1);
@@ -639,11 +761,9 @@ std::size_t ScanHeader(std::string_view text, OnField&& on_field) {
         std::string_view field_name = text.substr(pos, colon - pos);
         while (IsBlank(field_name.back()))
             field_name.remove_suffix(1);
-        for (char c : field_name) {
-            if (c <= 32 || c >= 127) {
-                flush();
-                return pos;
-            }
+        if (!IsFieldName(field_name)) {
+            flush();
+            return pos;
         }
         flush();
         name = field_name;
@@ -658,15 +778,15 @@ std::size_t ScanHeader(std::string_view text, OnField&& on_field) {
 }
 
 bool IsContentField(std::string_view name) {
-    return name.size() > 8 && StartsWithIgnoreCase(name, "content-");
+    return name.size() > 8 && StartsWithNoCase(name, "content-");
 }
 
 enum class Encoding { kIdentity, kBase64, kQuotedPrintable };
 
 Encoding TransferEncoding(std::string_view value) {
-    value = StripWhitespace(value);
-    if (EqualsIgnoreCase(value, "base64")) return Encoding::kBase64;
-    if (EqualsIgnoreCase(value, "quoted-printable")) return Encoding::kQuotedPrintable;
+    value = Strip(value);
+    if (EqualsNoCase(value, "base64")) return Encoding::kBase64;
+    if (EqualsNoCase(value, "quoted-printable")) return Encoding::kQuotedPrintable;
     return Encoding::kIdentity;
 }
 
@@ -746,8 +866,7 @@ class Flattener {
             headers = &out_.attached.back().headers;
             // A delivery report forwarded as an attachment (e.g. by a gateway that bounced the
             // bounce): its parts are read like the top level's.
-            report = message_level == 1 &&
-                     StartsWithIgnoreCase(StripWhitespace(headers->Get("content-type")), "multipart/report");
+            report = message_level == 1 && StartsWithNoCase(Strip(headers->Get("content-type")), "multipart/report");
         }
         // Values view the message or nodes of the Headers' storage: they stay put when out_.attached
         // grows (`headers` may not).
@@ -857,7 +976,7 @@ class Flattener {
         };
         std::size_t first = boundary.empty() ? std::string_view::npos : find_delimiter(0);
         std::string_view preamble = first == std::string_view::npos ? body : body.substr(0, text_end(0, first));
-        if (!StripWhitespace(preamble).empty()) {
+        if (!Strip(preamble).empty()) {
             std::string_view text;
             if (message_level == 0 || decode) text = Utf8Text(preamble, Encoding::kIdentity, charset);
             out_.parts.push_back({"text/x-preamble", charset, text, depth, message_level, {}});

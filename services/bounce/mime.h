@@ -91,8 +91,11 @@ absl::StatusOr<FlatMessage> FlattenMessage(std::string_view message, const MimeL
 
 // Parses a header block ("Name: value" lines, folded continuation lines) as in
 // text/rfc822-headers; stops at the first empty line. At most `max_fields` fields. The result views
-// `text`: keep it alive while the Headers are used.
-Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields = 512);
+// `text`: keep it alive while the Headers are used. With `keep`, only the fields it accepts are stored
+// (the others still count toward max_fields): a reader of a few fields does not pay for unfolding and
+// decoding the rest.
+Headers ParseHeaderBlock(std::string_view text, std::size_t max_fields = 512,
+                         bool (*keep)(std::string_view name) = nullptr);
 
 // Trace and signature fields no parser reads (Received, DKIM-Signature, ARC-*, ...), which make up
 // the bulk of most header blocks; they are left out of FlatMessage's headers.

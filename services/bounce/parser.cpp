@@ -4,7 +4,12 @@
 #include <array>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "services/bounce/mime.h"
 #include "services/bounce/rules.h"
@@ -29,12 +34,40 @@ bool IsDigit(char c) {
 bool IsAlnum(char c) {
     return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-// Characters of the local part or domain of a plain address (no quoted local parts).
+// Byte classes of addresses as tables: FindAddress looks at every byte around each '@'.
+// kAddressChar: the local part or domain of a plain address (no quoted local parts); kDomainChar:
+// what FindAddress takes into a domain.
+constexpr std::array<bool, 256> kAddressChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+    }
+    for (unsigned char c : std::string_view(".-_+=/'&%!#$*?^`{|}~"))
+        t[c] = true;
+    return t;
+}();
+constexpr std::array<bool, 256> kDomainChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 || c == '.' ||
+               c == '-' || c == '_';
+    }
+    return t;
+}();
+
 bool IsAddressChar(char c) {
-    return IsAlnum(c) || c == '.' || c == '-' || c == '_' || c == '+' || c == '=' || c == '/' || c == '\'' ||
-           c == '&' || c == '%' || c == '!' || c == '#' || c == '$' || c == '*' || c == '?' || c == '^' || c == '`' ||
-           c == '{' || c == '|' || c == '}' || c == '~' || static_cast<unsigned char>(c) >= 0x80;
+    return kAddressChar[static_cast<unsigned char>(c)];
 }
+
+// The bytes ValidAddress allows in a domain.
+constexpr std::array<bool, 256> kValidDomainChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 || c == '.' ||
+               c == '-' || c == '[' || c == ']' || c == ':';
+    }
+    return t;
+}();
 
 std::string Lower(std::string_view s) {
     return LowerAscii(s);
@@ -47,7 +80,7 @@ std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
     const std::size_t k = needle.size() - 1;
     for (std::size_t at = text.find(needle.back(), k); at != std::string_view::npos;
          at = text.find(needle.back(), at + 1)) {
-        if (EqualsIgnoreCase(text.substr(at - k, k), needle.substr(0, k))) return at - k;
+        if (EqualsNoCase(text.substr(at - k, k), needle.substr(0, k))) return at - k;
     }
     return std::string_view::npos;
 }
@@ -63,32 +96,52 @@ constexpr std::array<bool, 256> kSpaceTable = [] {
     return t;
 }();
 
-// Collapses whitespace and cuts at `max` bytes without splitting a UTF-8 sequence.
+// Collapses whitespace and cuts at `max` bytes without splitting a UTF-8 sequence (and, as it always
+// has, drops a complete multi-byte character at the very end too).
 std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes) {
+    // The result is the first `max` bytes of the collapsed text, which is never longer than `text`.
     std::string out;
-    out.reserve(std::min(text.size(), max + 1));
-    bool space = false;
+    out.resize(std::min(text.size(), max));
+    char* const begin = out.data();
+    char* const end = begin + out.size();
+    char* o = begin;
+    bool space = false;  // whitespace seen since the last byte written
     std::size_t i = 0;
     const std::size_t n = text.size();
-    // Runs of non-space bytes are appended at once (one push_back per byte is most of the cost).
-    while (i < n) {
-        if (IsSpace(text[i])) {
-            space = !out.empty();
-            ++i;
+    while (i < n && o < end) {
+#if defined(__SSE2__)
+        // Sixteen bytes at once when they start with a non-blank and their blanks are single spaces
+        // (most of a diagnostic): copied as they are, a space at the end left pending.
+        if (i + 16 <= n && end - o > 16) {
+            __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+            __m128i sp = _mm_cmpeq_epi8(block, _mm_set1_epi8(' '));
+            __m128i other = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\t')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r'))),
+                _mm_cmpeq_epi8(block, _mm_set1_epi8('\n')));
+            auto spaces = static_cast<unsigned>(_mm_movemask_epi8(sp));
+            if (_mm_movemask_epi8(other) == 0 && (spaces & 1) == 0 && (spaces & (spaces >> 1)) == 0) {
+                if (space) *o++ = ' ';
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(o), block);
+                space = (spaces & 0x8000) != 0;
+                o += space ? 15 : 16;
+                i += 16;
+                continue;
+            }
+        }
+#endif
+        char c = text[i++];
+        if (kSpaceTable[static_cast<unsigned char>(c)]) {
+            space = o != begin;
             continue;
         }
-        if (out.size() >= max) break;
-        if (space) out.push_back(' ');
-        space = false;
-        std::size_t j = i + 1;
-        while (j < n && !kSpaceTable[static_cast<unsigned char>(text[j])])
-            ++j;
-        // The byte-at-a-time loop stopped appending once `max` was reached (then cut to `max`).
-        std::size_t room = max + 1 > out.size() ? max + 1 - out.size() : 0;
-        out.append(text.substr(i, std::min(j - i, room)));
-        i = j;
+        if (space) {
+            *o++ = ' ';
+            space = false;
+            if (o == end) break;
+        }
+        *o++ = c;
     }
-    if (out.size() > max) out.resize(max);
+    out.resize(static_cast<std::size_t>(o - begin));
     while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
         out.pop_back();
     if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
@@ -107,10 +160,8 @@ bool ValidAddress(std::string_view a) {
     std::string_view domain = a.substr(at + 1);
     if (domain.find('.') == std::string_view::npos && domain != "localhost") return false;
     if (domain.front() == '.' || domain.back() == '.' || domain.front() == '-') return false;
-    return std::all_of(domain.begin(), domain.end(), [](char c) {
-        return IsAlnum(c) || c == '.' || c == '-' || c == '[' || c == ']' || c == ':' ||
-               static_cast<unsigned char>(c) >= 0x80;
-    });
+    return std::all_of(domain.begin(), domain.end(),
+                       [](char c) { return kValidDomainChar[static_cast<unsigned char>(c)]; });
 }
 
 // Finds the first address at or after `from`.
@@ -121,10 +172,8 @@ AddressSpan FindAddress(std::string_view text, std::size_t from = 0) {
         while (b > from && IsAddressChar(text[b - 1]))
             --b;
         std::size_t e = at + 1;
-        while (e < text.size() && (IsAlnum(text[e]) || text[e] == '.' || text[e] == '-' || text[e] == '_' ||
-                                   static_cast<unsigned char>(text[e]) >= 0x80)) {
+        while (e < text.size() && kDomainChar[static_cast<unsigned char>(text[e])])
             ++e;
-        }
         while (e > at + 1 && (text[e - 1] == '.' || text[e - 1] == '-'))
             --e;
         while (b < at && (text[b] == '.' || text[b] == '\'' || text[b] == '='))
@@ -165,11 +214,30 @@ std::vector<std::string> AllAddresses(std::string_view value, std::size_t max = 
     return out;
 }
 
+// The first position in [i, end) of a byte that can start a reply or status code ('2', '4' or '5'),
+// else `end`; sixteen bytes at a time (the code scanners look at every byte of a diagnostic).
+std::size_t NextCodeLead(std::string_view text, std::size_t i, std::size_t end) {
+    const char* s = text.data();
+#if defined(__SSE2__)
+    for (; i < end && i + 16 <= text.size(); i += 16) {
+        __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        __m128i leads = _mm_or_si128(
+            _mm_cmpeq_epi8(block, _mm_set1_epi8('2')),
+            _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('4')), _mm_cmpeq_epi8(block, _mm_set1_epi8('5'))));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(leads));
+        if (mask != 0) return std::min(i + static_cast<std::size_t>(__builtin_ctz(mask)), end);
+    }
+#endif
+    while (i < end && s[i] != '2' && s[i] != '4' && s[i] != '5')
+        ++i;
+    return std::min(i, end);
+}
+
 // Enhanced status code "d.ddd.ddd" with a class of 2, 4 or 5.
 std::string FindStatusFrom(std::string_view text, std::size_t* next) {
-    for (std::size_t i = 0; i + 4 < text.size(); ++i) {
-        char c = text[i];
-        if ((c != '2' && c != '4' && c != '5') || text[i + 1] != '.') continue;
+    const std::size_t limit = text.size() > 4 ? text.size() - 4 : 0;
+    for (std::size_t i = NextCodeLead(text, 0, limit); i < limit; i = NextCodeLead(text, i + 1, limit)) {
+        if (text[i + 1] != '.') continue;
         if (i > 0 && (IsDigit(text[i - 1]) || text[i - 1] == '.')) continue;
         std::size_t j = i + 2;
         std::size_t d1 = j;
@@ -208,9 +276,8 @@ std::string FindStatus(std::string_view text) {
 
 // SMTP reply code: three digits starting with 2, 4 or 5, standing alone or followed by '-'.
 std::string FindReplyCodeFrom(std::string_view text, std::size_t* next) {
-    for (std::size_t i = 0; i + 2 < text.size(); ++i) {
-        char c = text[i];
-        if (c != '2' && c != '4' && c != '5') continue;
+    const std::size_t limit = text.size() > 2 ? text.size() - 2 : 0;
+    for (std::size_t i = NextCodeLead(text, 0, limit); i < limit; i = NextCodeLead(text, i + 1, limit)) {
         if (!IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
         if (text[i + 1] > '5') continue;
         if (i > 0) {
@@ -228,8 +295,14 @@ std::string FindReplyCodeFrom(std::string_view text, std::size_t* next) {
                 continue;
             if (n == '-' && e + 1 < text.size() && !IsAlnum(text[e + 1])) continue;
         }
+        // Not a port, an id or a size: the (at most six) bytes before it, lower-cased.
         std::string_view before = text.substr(i >= 6 ? i - 6 : 0, i >= 6 ? 6 : i);
-        std::string lb = Lower(before);
+        char lowered[6];
+        for (std::size_t k = 0; k < before.size(); ++k) {
+            char b = before[k];
+            lowered[k] = (b >= 'A' && b <= 'Z') ? static_cast<char>(b + 32) : b;
+        }
+        std::string_view lb(lowered, before.size());
         if (Contains(lb, "port") || Contains(lb, "id=") || Contains(lb, "size")) continue;
         *next = i + 3;
         return std::string(text.substr(i, 3));
@@ -252,12 +325,76 @@ std::string FindReplyCode(std::string_view text) {
     return first;
 }
 
-std::string FindCommand(std::string_view lower) {
-    if (!Contains(lower, "rcpt") && !Contains(lower, "data") && !Contains(lower, "mail from") &&
-        !Contains(lower, "helo") && !Contains(lower, "ehlo") && !Contains(lower, "initial connection") &&
-        !Contains(lower, "while talking to")) {
-        return {};
+// The words one of which every command FindCommand returns needs.
+constexpr std::string_view kCommandWords[] = {
+    "rcpt", "data", "mail from", "helo", "ehlo", "initial connection", "while talking to"};
+
+// Whether `text`, ignoring ASCII case, has one of kCommandWords: one pass that compares the first and
+// last bytes of all seven at sixteen positions at once (seven searches, and lower-casing the text
+// first, cost more, and most texts have none of them).
+bool HasCommandWord(std::string_view text) {
+    // Their first letters differ: the word that may start at `at` is the one with its first letter.
+    auto verify = [&](std::string_view t, std::size_t at) {
+        const char first = static_cast<char>(t[at] | 0x20);
+        for (std::string_view w : kCommandWords) {
+            if (w[0] == first) return at + w.size() <= t.size() && EqualsNoCase(t.substr(at, w.size()), w);
+        }
+        return false;
+    };
+#if defined(__SSE2__)
+    // Bytes OR 0x20: A-Z become a-z, and no other byte becomes a letter.
+    auto block_at = [](const char* p) {
+        return _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), _mm_set1_epi8(0x20));
+    };
+    auto eq = [](__m128i b, char c) { return _mm_cmpeq_epi8(b, _mm_set1_epi8(c)); };
+    // Start positions p[0, 16) where a word may start, by its first two and its last letter (reads
+    // p[0, 33)).
+    auto candidates = [&](const char* p) {
+        __m128i b0 = block_at(p);
+        __m128i b1 = block_at(p + 1);
+        __m128i b3 = block_at(p + 3);
+        auto word = [&](char c0, char c1, __m128i last, char c_last) {
+            return _mm_and_si128(_mm_and_si128(eq(b0, c0), eq(b1, c1)), eq(last, c_last));
+        };
+        __m128i m = _mm_or_si128(word('r', 'c', b3, 't'), word('d', 'a', b3, 'a'));
+        m = _mm_or_si128(m, _mm_or_si128(word('h', 'e', b3, 'o'), word('e', 'h', b3, 'o')));
+        m = _mm_or_si128(m, word('m', 'a', block_at(p + 8), 'm'));
+        m = _mm_or_si128(m, word('w', 'h', block_at(p + 15), 'o'));
+        m = _mm_or_si128(m, word('i', 'n', block_at(p + 17), 'n'));
+        return static_cast<unsigned>(_mm_movemask_epi8(m));
+    };
+    const char* s = text.data();
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+    for (; i + 33 <= n; i += 16) {
+        for (unsigned mask = candidates(s + i); mask != 0; mask &= mask - 1) {
+            if (verify(text, i + static_cast<std::size_t>(__builtin_ctz(mask)))) return true;
+        }
     }
+    // The last (at most 32) start positions in a copy padded with NUL bytes, which match no word.
+    char padded[80] = {};
+    std::string_view tail = text.substr(i, 32);  // all of the rest
+    if (!tail.empty()) std::memcpy(padded, tail.data(), tail.size());
+    for (std::size_t b = 0; b < tail.size(); b += 16) {
+        for (unsigned mask = candidates(padded + b); mask != 0; mask &= mask - 1) {
+            if (verify(tail, b + static_cast<std::size_t>(__builtin_ctz(mask)))) return true;
+        }
+    }
+    return false;
+#else
+    for (std::size_t at = 0; at < text.size(); ++at) {
+        if (verify(text, at)) return true;
+    }
+    return false;
+#endif
+}
+
+// The SMTP command a bounce text says failed, or "". `has_command_word`: HasCommandWord(text), when the
+// caller knows it.
+std::string FindCommand(std::string_view text, std::optional<bool> has_command_word = std::nullopt) {
+    if (!(has_command_word ? *has_command_word : HasCommandWord(text))) return {};
+    const std::string lowered = Lower(text);
+    const std::string_view lower = lowered;
     struct Probe {
         std::string_view needle;
         std::string_view command;
@@ -322,6 +459,7 @@ std::string FindCommand(std::string_view lower) {
 
 std::vector<std::string_view> Lines(std::string_view text) {
     std::vector<std::string_view> lines;
+    lines.reserve(text.size() / 32 + 8);  // bounce texts: lines of 30 to 80 bytes
     std::size_t pos = 0;
     while (pos < text.size()) {
         std::size_t eol = text.find('\n', pos);
@@ -344,7 +482,7 @@ std::vector<std::string_view> Blocks(std::string_view text) {
         std::size_t eol = text.find('\n', pos);
         if (eol == std::string_view::npos) eol = text.size();
         std::string_view line = text.substr(pos, eol - pos);
-        if (StripWhitespace(line).empty()) {
+        if (Strip(line).empty()) {
             if (start != std::string_view::npos) {
                 blocks.push_back(text.substr(start, last_end - start));
                 start = std::string_view::npos;
@@ -363,7 +501,7 @@ std::vector<std::string_view> Blocks(std::string_view text) {
 std::string AfterType(std::string_view value) {
     std::size_t semi = value.find(';');
     std::string_view v = semi == std::string_view::npos ? value : value.substr(semi + 1);
-    v = StripWhitespace(v);
+    v = Strip(v);
     if (!v.empty() && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
     return std::string(v.substr(0, std::min<std::size_t>(v.size(), 255)));
 }
@@ -391,6 +529,13 @@ struct Context {
     std::string_view Section(std::string_view text) {
         if (text.data() == body.data() && text.size() == body.size()) return body_section;
         return ErrorSection(text);
+    }
+    // HasCommandWord(Section(text)), kept for the body's section (FillFromText and Parse both ask).
+    std::optional<bool> body_section_command_word;
+    bool SectionHasCommandWord(std::string_view text) {
+        if (text.data() != body.data() || text.size() != body.size()) return HasCommandWord(ErrorSection(text));
+        if (!body_section_command_word) body_section_command_word = HasCommandWord(body_section);
+        return *body_section_command_word;
     }
 };
 
@@ -460,26 +605,25 @@ struct MarkerTable {
 std::string_view ErrorSection(std::string_view text) {
     static const MarkerTable table;
     text = text.substr(0, std::min(text.size(), kMaxSectionBytes));
+    constexpr std::size_t kMaxMarkerLine = 96;
     std::size_t pos = 0;
-    char lowered[96];
     while (pos < text.size()) {
         std::size_t eol = text.find('\n', pos);
         if (eol == std::string_view::npos) eol = text.size();
-        std::size_t n = std::min<std::size_t>(eol - pos, sizeof lowered);
+        std::size_t n = std::min<std::size_t>(eol - pos, kMaxMarkerLine);
         std::size_t decoration = 0;
         while (decoration < n && IsDecoration(text[pos + decoration]))
             ++decoration;
         if (decoration < n) {
             char first = text[pos + decoration];
             if (first >= 'A' && first <= 'Z') first = static_cast<char>(first + 32);
-            if (first >= 'a' && first <= 'z' && !table.by_first[first - 'a'].empty()) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    char c = text[pos + i];
-                    lowered[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-                }
-                std::string_view line(lowered, n);
+            if (first >= 'a' && first <= 'z') {
+                // Markers are lower-case: compared with the line ignoring its case, within its first
+                // kMaxMarkerLine bytes.
+                std::string_view line = text.substr(pos, n);
                 for (const MarkerTable::Entry& e : table.by_first[first - 'a']) {
-                    if (e.decoration <= decoration && line.substr(decoration - e.decoration).starts_with(e.marker)) {
+                    if (e.decoration <= decoration &&
+                        StartsWithNoCase(line.substr(decoration - e.decoration), e.marker)) {
                         return text.substr(0, pos);
                     }
                 }
@@ -531,9 +675,10 @@ std::string DropRepeatedCodes(std::string_view text, std::string_view reply, std
 // The enhanced status code the remote server gave with its reply ("550 5.7.1", "550-'5.7.1",
 // "550 #5.1.0"), which is more precise than a code the reporting MTA put before it; "" if none.
 std::string FindReplyStatus(std::string_view text) {
-    for (std::size_t i = 0; i + 9 <= text.size(); ++i) {
+    const std::size_t limit = text.size() >= 9 ? text.size() - 8 : 0;
+    for (std::size_t i = NextCodeLead(text, 0, limit); i < limit; i = NextCodeLead(text, i + 1, limit)) {
         char c = text[i];
-        if ((c != '4' && c != '5') || !IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
+        if (c == '2' || !IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
         if (i > 0 && (IsAlnum(text[i - 1]) || text[i - 1] == '.' || text[i - 1] == '-')) continue;
         std::size_t j = i + 3;
         if (text[j] != ' ' && text[j] != '-') continue;
@@ -558,7 +703,7 @@ void FillFromDiagnostic(Record& r) {
     } else if (!in_text.empty() && in_text != r.status && in_text[0] == r.status[0]) {
         r.status = in_text;  // the code the remote server gave is more precise than the reporting MTA's
     }
-    if (r.smtp_command.empty()) r.smtp_command = FindCommand(Lower(d));
+    if (r.smtp_command.empty()) r.smtp_command = FindCommand(d);
     if (!r.reply_code.empty()) r.diagnostic = DropRepeatedCodes(r.diagnostic, r.reply_code, r.status);
 }
 
@@ -568,8 +713,8 @@ std::string DsnAddress(std::string_view value) {
     std::string address = FirstAddress(value);
     if (!address.empty()) return address;
     std::size_t semi = value.find(';');
-    std::string_view v = StripWhitespace(semi == std::string_view::npos ? value : value.substr(semi + 1));
-    if (!v.empty() && v.front() == '<' && v.back() == '>') v = StripWhitespace(v.substr(1, v.size() - 2));
+    std::string_view v = Strip(semi == std::string_view::npos ? value : value.substr(semi + 1));
+    if (!v.empty() && v.front() == '<' && v.back() == '>') v = Strip(v.substr(1, v.size() - 2));
     std::size_t at = v.rfind('@');
     if (at == std::string_view::npos || at == 0 || at + 1 >= v.size() || v.size() > kMaxAddressBytes) return {};
     std::string_view local = v.substr(0, at);
@@ -606,18 +751,18 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
         r.original_recipient = FirstAddress(h.Get("original-recipient"));
         if (r.recipient.empty()) r.recipient = r.original_recipient;
         if (r.recipient.empty()) r.recipient = FirstAddress(h.Get("x-actual-recipient"));
-        r.action = Lower(StripWhitespace(h.Get("action")));
+        r.action = Lower(Strip(h.Get("action")));
         if (std::size_t sp = r.action.find_first_of(" ("); sp != std::string::npos) r.action.resize(sp);
         r.status = FindStatus(h.Get("status"));
         std::string_view diag = h.Get("diagnostic-code");
         if (std::size_t semi = diag.find(';'); semi != std::string_view::npos && semi < 20) {
-            r.diagnostic_type = Lower(StripWhitespace(diag.substr(0, semi)));
+            r.diagnostic_type = Lower(Strip(diag.substr(0, semi)));
             diag = diag.substr(semi + 1);
         }
         r.diagnostic = Squeeze(diag);
         r.remote_mta = AfterType(h.Get("remote-mta"));
         r.reporting_mta = AfterType(per_message->Get("reporting-mta"));
-        if (h.Has("last-attempt-date")) r.last_attempt_date = std::string(StripWhitespace(h.Get("last-attempt-date")));
+        if (h.Has("last-attempt-date")) r.last_attempt_date = std::string(Strip(h.Get("last-attempt-date")));
         std::string_view x_status = h.Get("x-postfix-sender");
         (void)x_status;
         FillFromDiagnostic(r);
@@ -626,7 +771,7 @@ bool ParseDeliveryStatus(Context& ctx, std::string_view body, std::vector<Draft>
     }
     if (ctx.report.reporting_mta.empty()) ctx.report.reporting_mta = AfterType(per_message->Get("reporting-mta"));
     if (ctx.report.arrival_date.empty()) {
-        ctx.report.arrival_date = std::string(StripWhitespace(per_message->Get("arrival-date")));
+        ctx.report.arrival_date = std::string(Strip(per_message->Get("arrival-date")));
     }
     return found;
 }
@@ -651,7 +796,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
     std::vector<Mention> mentions;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         std::string_view raw = lines[i];
-        std::string_view t = StripWhitespace(raw);
+        std::string_view t = Strip(raw);
         if (t.empty()) continue;
         std::string address;
         if (std::size_t at = FindIgnoreCase(t, "rcpt to:"); at != std::string_view::npos) {
@@ -687,10 +832,10 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
                 std::string_view rest = u.substr(span.end);
                 if (bracket && !rest.empty() && rest.front() == '>') rest.remove_prefix(1);
                 if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) rest.remove_prefix(1);
-                rest = StripWhitespace(rest);
+                rest = Strip(rest);
                 bool ok = rest.empty() || rest.front() == ':' || rest.starts_with("...") || rest.front() == '(' ||
                           rest.front() == ',' || rest.front() == ';' || (bracket && rest.front() != '@') ||
-                          StartsWithIgnoreCase(rest, "on ") || rest.front() == '<' || rest.front() == '[';
+                          StartsWithNoCase(rest, "on ") || rest.front() == '<' || rest.front() == '[';
                 bool indented = raw.size() > t.size() && (raw.front() == ' ' || raw.front() == '\t');
                 if (ok || indented) address = NormalizeAddress(u.substr(span.begin, span.end - span.begin));
             }
@@ -703,7 +848,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
             if (span.begin != std::string_view::npos && colon != std::string_view::npos && colon < span.begin &&
                 colon < 48) {
                 std::string label = Lower(t.substr(0, colon));
-                std::string_view tail = StripWhitespace(t.substr(span.end));
+                std::string_view tail = Strip(t.substr(span.end));
                 bool ends = tail.empty() || tail == ">" || tail == ">." || tail == ".";
                 bool names_recipient = Contains(label, "user") || Contains(label, "recipient") ||
                                        Contains(label, "delivered to") || Contains(label, "mailbox") ||
@@ -732,7 +877,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
                 bool bracketed =
                     span.begin > 0 && line[span.begin - 1] == '<' && span.end < line.size() && line[span.end] == '>';
                 if (pass == 0 && !bracketed) continue;
-                std::string before = Lower(StripWhitespace(line.substr(0, span.begin)));
+                std::string before = Lower(Strip(line.substr(0, span.begin)));
                 // Pass 1: "... delivered to a@b", "recipients: a@b"; pass 2 (last resort): the indented
                 // "  To: a@b" of a message summary inside the bounce text (not a quoted header block).
                 if (pass == 1 && (before == "to:" || before == "cc:")) continue;
@@ -823,7 +968,7 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text, bool co
         {
             // Sendmail transcript: "554 <a@b>... Remote protocol error" sums up the reply right above
             // it ("<<< 501 ... open relay"), which followed the command above that (">>> MAIL From:").
-            auto starts = [&](std::size_t l, std::string_view p) { return StripWhitespace(lines[l]).starts_with(p); };
+            auto starts = [&](std::size_t l, std::string_view p) { return Strip(lines[l]).starts_with(p); };
             std::size_t m = mentions[k].line;
             if (m > 0 && starts(m - 1, "<<< ")) {
                 if (m > 1 && starts(m - 2, ">>> ")) StrAppend(&diag, lines[m - 2], " ");
@@ -858,7 +1003,7 @@ std::vector<Draft> ParseNonStandard(Context& ctx, std::string_view text, bool co
         d.record.recipient = address;
         d.record.diagnostic = Squeeze(diag);
         if (commands_only) {
-            d.record.smtp_command = FindCommand(Lower(d.record.diagnostic));  // as FillFromDiagnostic finds it
+            d.record.smtp_command = FindCommand(d.record.diagnostic);  // as FillFromDiagnostic finds it
         } else {
             FillFromDiagnostic(d.record);
         }
@@ -871,39 +1016,37 @@ bool IsBlankByte(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
-// Whether a text ParseNonStandard builds from lines of `lower` may contain "a b": `a`, whitespace,
-// then `b` in `lower`, or a line ending in `a` and a line starting with `b` (the lines of a
+// Whether a text ParseNonStandard builds from lines of `text` may contain "a b" (ignoring case): `a`,
+// whitespace, then `b` in `text`, or a line ending in `a` and a line starting with `b` (the lines of a
 // recipient's text are joined by spaces, and Sendmail's transcript lines are moved after them).
-bool MayJoin(std::string_view lower, std::string_view a, std::string_view b) {
+bool MayJoin(std::string_view text, std::string_view a, std::string_view b) {
     bool a_ends_line = false;
-    for (std::size_t at = FindBytes(lower, a); at != std::string_view::npos; at = FindBytes(lower, a, at + 1)) {
+    for (std::size_t at = FindNoCase(text, a); at != std::string_view::npos; at = FindNoCase(text, a, at + 1)) {
         std::size_t i = at + a.size();
         bool newline = false;
-        while (i < lower.size() && IsBlankByte(lower[i])) {
-            newline = newline || lower[i] == '\n';
+        while (i < text.size() && IsBlankByte(text[i])) {
+            newline = newline || text[i] == '\n';
             ++i;
         }
-        if (i > at + a.size() && lower.substr(i).starts_with(b)) return true;
-        a_ends_line = a_ends_line || newline || i == lower.size();
+        if (i > at + a.size() && StartsWithNoCase(text.substr(i), b)) return true;
+        a_ends_line = a_ends_line || newline || i == text.size();
     }
     if (!a_ends_line) return false;
-    for (std::size_t at = FindBytes(lower, b); at != std::string_view::npos; at = FindBytes(lower, b, at + 1)) {
+    for (std::size_t at = FindNoCase(text, b); at != std::string_view::npos; at = FindNoCase(text, b, at + 1)) {
         std::size_t i = at;
-        while (i > 0 && IsBlankByte(lower[i - 1]) && lower[i - 1] != '\n')
+        while (i > 0 && IsBlankByte(text[i - 1]) && text[i - 1] != '\n')
             --i;
-        if (i == 0 || lower[i - 1] == '\n') return true;
+        if (i == 0 || text[i - 1] == '\n') return true;
     }
     return false;
 }
 
 // False when FindCommand finds no command in any recipient's text ParseNonStandard builds from the
-// lines of `lower` (a lower-cased section): every command it returns needs one of these words.
-bool MayNameCommand(std::string_view lower) {
-    for (std::string_view w : {"rcpt", "data", "helo", "ehlo"}) {
-        if (Contains(lower, w)) return true;
-    }
-    return MayJoin(lower, "mail", "from") || MayJoin(lower, "initial", "connection") ||
-           MayJoin(lower, "while", "talking");
+// lines of `text` (a section, any case): every command it returns needs one of these words. A text
+// with one of FindCommand's own words (`has_command_word`: HasCommandWord(text)) may name one.
+bool MayNameCommand(std::string_view text, bool has_command_word) {
+    if (has_command_word) return true;
+    return MayJoin(text, "mail", "from") || MayJoin(text, "initial", "connection") || MayJoin(text, "while", "talking");
 }
 
 // Missing diagnostics of DSN records: the recipient's paragraph of the human-readable part.
@@ -922,7 +1065,7 @@ void FillFromText(Context& ctx, std::string_view body_text, std::vector<Draft>& 
     }
     if (commands_only &&
         std::none_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.recipient.empty(); }) &&
-        !MayNameCommand(Lower(ctx.Section(body_text)))) {
+        !MayNameCommand(ctx.Section(body_text), ctx.SectionHasCommandWord(body_text))) {
         return;
     }
     std::vector<Draft> text_drafts = ParseNonStandard(ctx, body_text, commands_only);
@@ -1015,7 +1158,7 @@ std::vector<Draft> ParseSesJson(Context& ctx, std::string_view body) {
                 d.record.status = FindStatus(JsonString(obj, "status"));
                 std::string diag = JsonString(obj, "diagnosticCode");
                 if (std::size_t semi = diag.find(';'); semi != std::string::npos && semi < 20) {
-                    d.record.diagnostic_type = Lower(StripWhitespace(std::string_view(diag).substr(0, semi)));
+                    d.record.diagnostic_type = Lower(Strip(std::string_view(diag).substr(0, semi)));
                     diag = diag.substr(semi + 1);
                 }
                 d.record.diagnostic = Squeeze(diag);
@@ -1124,7 +1267,7 @@ std::vector<Draft> ParseListNotice(Context& ctx, std::string_view text) {
     std::vector<Draft> drafts;
     std::string_view section = ctx.Section(text);
     for (std::string_view line : Lines(section)) {
-        std::string_view t = StripWhitespace(line);
+        std::string_view t = Strip(line);
         if (t.ends_with('.')) t.remove_suffix(1);
         if (!t.ends_with('>')) continue;
         std::size_t open = t.rfind('<');
@@ -1149,19 +1292,19 @@ bool IsAutoReply(const Headers& h) {
     for (std::string_view m : {"root@", "postmaster@", "mailer-daemon@"}) {
         if (Contains(from, m)) return false;
     }
-    std::string subject = Lower(StripWhitespace(h.Get("subject")));
+    std::string subject = Lower(Strip(h.Get("subject")));
     for (std::string_view m : {"security information for", "mail failure -"}) {
         if (Contains(subject, m)) return false;
     }
-    std::string auto_submitted = Lower(StripWhitespace(h.Get("auto-submitted")));
+    std::string auto_submitted = Lower(Strip(h.Get("auto-submitted")));
     if (auto_submitted.starts_with("auto-replied") || auto_submitted.starts_with("auto-generated") ||
         auto_submitted.starts_with("auto-notified")) {
         return true;
     }
     std::string suppress = Lower(h.Get("x-auto-response-suppress"));
     if (Contains(suppress, "oof") || Contains(suppress, "autoreply")) return true;
-    if (EqualsIgnoreCase(StripWhitespace(h.Get("x-apple-action")), "vacation")) return true;
-    if (EqualsIgnoreCase(StripWhitespace(h.Get("precedence")), "auto_reply")) return true;
+    if (EqualsNoCase(Strip(h.Get("x-apple-action")), "vacation")) return true;
+    if (EqualsNoCase(Strip(h.Get("precedence")), "auto_reply")) return true;
     if (h.Has("x-autoreply") || h.Has("x-autorespond") || h.Has("x-autoresponder")) return true;
     constexpr std::string_view kSubjects[] = {
         "auto:",
@@ -1206,6 +1349,25 @@ bool IsAutoReply(const Headers& h) {
     return false;
 }
 
+// Position of the first '<' or '>' in `text` at or after `from`, else text.size(); sixteen bytes at a
+// time.
+std::size_t FindAngleBracket(std::string_view text, std::size_t from) {
+    const char* s = text.data();
+    const std::size_t n = text.size();
+    std::size_t i = from;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+        __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('<')), _mm_cmpeq_epi8(block, _mm_set1_epi8('>')))));
+        if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    }
+#endif
+    while (i < n && s[i] != '<' && s[i] != '>')
+        ++i;
+    return i;
+}
+
 // The text of the message: its first text/plain part, else its first HTML part without tags
 // (written to `html_text`), else a broken multipart's preamble. A view into `flat` or `html_text`.
 std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) {
@@ -1223,9 +1385,7 @@ std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) 
             const std::string_view body = p.body;
             std::size_t i = 0;
             while (i < body.size()) {
-                std::size_t j = i;
-                while (j < body.size() && body[j] != '<' && body[j] != '>')
-                    ++j;
+                std::size_t j = FindAngleBracket(body, i);
                 if (!tag) out.append(body.substr(i, j - i));
                 if (j == body.size()) break;
                 tag = body[j] == '<';
@@ -1245,21 +1405,34 @@ std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) 
 // ---------------------------------------------------------------------------------------------
 // Original message
 
+// The fields of the original CollectCandidates takes addresses from.
+bool IsCandidateField(std::string_view name) {
+    return EqualsNoCase(name, "return-path") || EqualsNoCase(name, "errors-to") || EqualsNoCase(name, "sender") ||
+           EqualsNoCase(name, "from") || EqualsNoCase(name, "to") || EqualsNoCase(name, "reply-to") ||
+           EqualsNoCase(name, "list-unsubscribe") || StartsWithNoCase(name, "x-");
+}
+
+// The fields of the original FindOriginal reads.
+bool IsOriginalField(std::string_view name) {
+    return IsCandidateField(name) || EqualsNoCase(name, "message-id") || EqualsNoCase(name, "subject");
+}
+
 void CollectCandidates(const Headers& h, OriginalMessage& o) {
-    auto add = [&](std::string_view value) {
-        for (std::string& a : AllAddresses(value, 16)) {
-            if (o.candidate_addresses.size() >= 64) return;
-            if (std::find(o.candidate_addresses.begin(), o.candidate_addresses.end(), a) ==
-                o.candidate_addresses.end()) {
-                o.candidate_addresses.push_back(std::move(a));
-            }
-        }
-    };
+    std::vector<std::string>& out = o.candidate_addresses;
     for (const HeaderField& f : h.fields()) {
-        auto is = [&](std::string_view name) { return EqualsIgnoreCase(f.name, name); };
-        if (is("return-path") || is("errors-to") || is("sender") || is("from") || is("to") || is("reply-to") ||
-            is("list-unsubscribe") || StartsWithIgnoreCase(f.name, "x-")) {
-            add(f.value);
+        if (!IsCandidateField(f.name)) continue;
+        // As AllAddresses(f.value, 16), without the list: an address is lower-cased once it is new
+        // (FindAddress's are valid, so never longer than NormalizeAddress cuts).
+        std::size_t pos = 0;
+        for (int n = 0; n < 16; ++n) {
+            AddressSpan span = FindAddress(f.value, pos);
+            if (span.begin == std::string_view::npos) break;
+            pos = span.end;
+            if (out.size() >= 64) return;
+            std::string_view a = f.value.substr(span.begin, span.end - span.begin);
+            if (std::none_of(out.begin(), out.end(), [&](const std::string& c) { return EqualsNoCase(c, a); })) {
+                out.push_back(NormalizeAddress(a));
+            }
         }
     }
 }
@@ -1279,12 +1452,12 @@ std::optional<OriginalMessage> FindOriginal(Context& ctx, std::string_view quote
         std::string_view rest = quoted_text.substr(error.size());
         std::size_t nl = rest.find('\n');
         if (nl != std::string_view::npos) rest.remove_prefix(nl + 1);
-        quoted = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)));
+        quoted = ParseHeaderBlock(rest.substr(0, std::min(rest.size(), kMaxSectionBytes)), 512, IsOriginalField);
         if (quoted.Has("to") || quoted.Has("message-id") || quoted.Has("from")) headers = &quoted;
     }
     if (headers == nullptr || headers->empty()) return std::nullopt;
     OriginalMessage o;
-    o.message_id = std::string(StripWhitespace(headers->Get("message-id")).substr(0, 998));
+    o.message_id = std::string(Strip(headers->Get("message-id")).substr(0, 998));
     o.to = std::string(headers->Get("to").substr(0, 998));
     o.from = std::string(headers->Get("from").substr(0, 998));
     o.subject = std::string(headers->Get("subject").substr(0, 998));
@@ -1301,12 +1474,12 @@ std::vector<Draft> ParseArf(Context& ctx, const MimePart& report) {
     Draft d;
     Record& r = d.record;
     r.kind = "arf";
-    r.feedback_type = Lower(StripWhitespace(h.Get("feedback-type")));
+    r.feedback_type = Lower(Strip(h.Get("feedback-type")));
     if (r.feedback_type.empty()) r.feedback_type = "abuse";
     // RFC 5965 allows Original-Rcpt-To once per recipient of the reported message.
     std::vector<std::string> more;
     for (const HeaderField& f : h.fields()) {
-        if (!EqualsIgnoreCase(f.name, "original-rcpt-to")) continue;
+        if (!EqualsNoCase(f.name, "original-rcpt-to")) continue;
         std::string a = FirstAddress(f.value);
         if (a.empty()) continue;
         if (r.recipient.empty()) {
@@ -1356,24 +1529,26 @@ std::vector<Draft> ParseJmrp(Context& ctx) {
 }
 
 void Finish(Context& ctx, std::vector<Draft>& drafts) {
+    ctx.report.records.reserve(ctx.report.records.size() + drafts.size());
     for (Draft& d : drafts) {
         Record& r = d.record;
         if (r.reporting_mta.empty()) r.reporting_mta = ctx.report.reporting_mta;
         if (r.remote_mta.empty()) {
             // "host mx.example.com[192.0.2.1] said:" / "while talking to mx.example.com."
-            std::string lower = Lower(r.diagnostic);
+            const std::string_view diagnostic = r.diagnostic;
             for (std::string_view marker : {"host ", "while talking to ", "remote host "}) {
-                std::size_t at = FindBytes(lower, marker);
+                std::size_t at = FindNoCase(diagnostic, marker);
                 if (at == std::string::npos) continue;
                 std::size_t b = at + marker.size();
                 std::size_t e = b;
-                while (e < lower.size() && (IsAlnum(lower[e]) || lower[e] == '.' || lower[e] == '-'))
+                while (e < diagnostic.size() &&
+                       (IsAlnum(diagnostic[e]) || diagnostic[e] == '.' || diagnostic[e] == '-'))
                     ++e;
-                std::string_view host = std::string_view(lower).substr(b, e - b);
+                std::string_view host = diagnostic.substr(b, e - b);
                 if (host.find('.') != std::string_view::npos && host.size() > 3) {
                     while (!host.empty() && host.back() == '.')
                         host.remove_suffix(1);
-                    r.remote_mta = std::string(host);
+                    r.remote_mta = Lower(host);
                     break;
                 }
             }
@@ -1425,6 +1600,65 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
     }
 }
 
+// A Content-Type parameter continued on a line that is not indented ("boundary=\"x\""), which
+// NormalizeLines joins to the field before it.
+bool IsUnindentedParameter(std::string_view line) {
+    std::size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq >= 40) return false;
+    std::size_t colon = line.find(':');
+    std::string_view name = Strip(line.substr(0, eq));
+    return (colon == std::string_view::npos || colon > eq) &&
+           (EqualsNoCase(name, "boundary") || EqualsNoCase(name, "charset") || EqualsNoCase(name, "report-type") ||
+            EqualsNoCase(name, "type"));
+}
+
+// NormalizeLines for a message without CR, which changes only where a Content-Type field is followed
+// by an unindented parameter: reads only the lines from each "Content-Type:" line (found from its
+// '-' and ':', bytes without case, sixteen positions at a time) to the end of its field. False when
+// a line must change.
+bool CountContentTypesWithoutCr(std::string_view raw, int* content_types) {
+    const char* s = raw.data();
+    const std::size_t n = raw.size();
+    int count = 0;
+    // `dash` is the '-' of a "content-type:" that may start a line; false when a line must change.
+    auto visit = [&](std::size_t dash) {
+        std::size_t pos = dash - 7;
+        if ((pos != 0 && s[pos - 1] != '\n') || !StartsWithNoCase(raw.substr(pos), "content-type:")) return true;
+        ++count;
+        bool in_content_type = true;  // the field's lines so far end in ';'
+        bool first = true;
+        while (in_content_type && pos < n) {
+            const char* nl = static_cast<const char*>(std::memchr(s + pos, '\n', n - pos));
+            std::size_t end = nl == nullptr ? n : static_cast<std::size_t>(nl - s);
+            std::string_view line = raw.substr(pos, end - pos);
+            if (line.empty()) break;
+            if (!first && line[0] != ' ' && line[0] != '\t') return !IsUnindentedParameter(line);
+            in_content_type = Strip(line).ends_with(';');
+            first = false;
+            pos = end + 1;
+        }
+        return true;
+    };
+    std::size_t i = 7;
+#if defined(__SSE2__)
+    for (; i + 5 + 16 <= n; i += 16) {
+        __m128i dashes = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)), _mm_set1_epi8('-'));
+        __m128i colons =
+            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 5)), _mm_set1_epi8(':'));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(dashes, colons)));
+        while (mask != 0) {
+            if (!visit(i + static_cast<std::size_t>(__builtin_ctz(mask)))) return false;
+            mask &= mask - 1;
+        }
+    }
+#endif
+    for (; i + 5 < n; ++i) {
+        if (s[i] == '-' && s[i + 5] == ':' && !visit(i)) return false;
+    }
+    *content_types = count;
+    return true;
+}
+
 // The message with LF line ends (LF and CRLF input give identical results), one line at a time:
 // `raw` itself when no line changes, else a copy in `storage`. Repairs one common malformation on
 // the way: a Content-Type parameter continued on a line that is not indented ("Content-Type:
@@ -1432,6 +1666,10 @@ void Finish(Context& ctx, std::vector<Draft>& drafts) {
 // header and lose the boundary with it. Counts the lines that start with "Content-Type:" into
 // `content_types` (entities nest only through Content-Type fields, see Parse).
 std::string_view NormalizeLines(std::string_view raw, std::string& storage, int* content_types) {
+    // Most messages have no CR and nothing to repair: then only the Content-Type lines are read.
+    if (std::memchr(raw.data(), '\r', raw.size()) == nullptr && CountContentTypesWithoutCr(raw, content_types)) {
+        return raw;
+    }
     bool copying = false;
     bool in_content_type = false;  // the previous line belongs to a Content-Type field ending in ';'
     int count = 0;
@@ -1444,25 +1682,18 @@ std::string_view NormalizeLines(std::string_view raw, std::string& storage, int*
         if (cr) line.remove_suffix(1);
         bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
         bool tab = false;
-        if (in_content_type && !line.empty() && !continuation) {
-            std::size_t eq = line.find('=');
-            std::size_t colon = line.find(':');
-            std::string_view name = StripWhitespace(line.substr(0, eq == std::string_view::npos ? 0 : eq));
-            if (eq != std::string_view::npos && eq < 40 && (colon == std::string_view::npos || colon > eq) &&
-                (EqualsIgnoreCase(name, "boundary") || EqualsIgnoreCase(name, "charset") ||
-                 EqualsIgnoreCase(name, "report-type") || EqualsIgnoreCase(name, "type"))) {
-                tab = true;
-                continuation = true;
-            }
+        if (in_content_type && !line.empty() && !continuation && IsUnindentedParameter(line)) {
+            tab = true;
+            continuation = true;
         }
         if (line.empty()) {
             in_content_type = false;
         } else if (continuation) {
-            in_content_type = in_content_type && StripWhitespace(line).ends_with(';');
+            in_content_type = in_content_type && Strip(line).ends_with(';');
         } else {
-            bool content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithIgnoreCase(line, "content-type:");
+            bool content_type = (line[0] == 'c' || line[0] == 'C') && StartsWithNoCase(line, "content-type:");
             if (content_type) ++count;
-            in_content_type = content_type && StripWhitespace(line).ends_with(';');
+            in_content_type = content_type && Strip(line).ends_with(';');
         }
         if ((cr || tab) && !copying) {
             storage.reserve(raw.size() + 16);
@@ -1551,7 +1782,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
         }
     }
     if (drafts.empty()) drafts = ParseJmrp(ctx);
-    if (drafts.empty() && EqualsIgnoreCase(StripWhitespace(ctx.flat.headers.Get("x-apple-unsubscribe")), "true")) {
+    if (drafts.empty() && EqualsNoCase(Strip(ctx.flat.headers.Get("x-apple-unsubscribe")), "true")) {
         // Apple Mail's unsubscribe message (sent to a List-Unsubscribe mailto:): an opt-out by
         // the sender of this message.
         std::string from = FirstAddress(ctx.flat.headers.Get("from"));
@@ -1593,13 +1824,14 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     if (drafts.empty() && Contains(body_text, "notificationType")) drafts = ParseSesJson(ctx, body_text);
     if (drafts.empty() && IsListManagerNotice(ctx.flat.headers)) drafts = ParseListNotice(ctx, body_text);
     if (drafts.empty() && LooksLikeBounce(ctx)) {
-        std::string lower_body = Lower(body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes)));
-        if (Contains(lower_body, "final-recipient:") || Contains(lower_body, "original-recipient:")) {
-            std::size_t at = FindBytes(lower_body, "reporting-mta:");
-            if (at == std::string::npos) at = FindBytes(lower_body, "original-recipient:");
-            if (at == std::string::npos || at > FindBytes(lower_body, "final-recipient:"))
-                at = FindBytes(lower_body, "final-recipient:");
-            std::size_t ls = lower_body.rfind('\n', at);
+        // DSN fields in the text, found ignoring case.
+        const std::string_view head = body_text.substr(0, std::min(body_text.size(), kMaxSectionBytes));
+        const std::size_t final_recipient = FindNoCase(head, "final-recipient:");
+        if (final_recipient != std::string::npos || FindNoCase(head, "original-recipient:") != std::string::npos) {
+            std::size_t at = FindNoCase(head, "reporting-mta:");
+            if (at == std::string::npos) at = FindNoCase(head, "original-recipient:");
+            if (at == std::string::npos || at > final_recipient) at = final_recipient;
+            std::size_t ls = head.rfind('\n', at);
             std::size_t fields_start = ls == std::string::npos ? 0 : ls + 1;
             ParseDeliveryStatus(ctx, std::string_view(body_text).substr(fields_start), drafts);
             for (Draft& d : drafts)
@@ -1652,7 +1884,7 @@ absl::StatusOr<Report> Parse(std::string_view raw_message, const Limits& limits)
     }
     if (std::any_of(drafts.begin(), drafts.end(), [](const Draft& d) { return d.record.smtp_command.empty(); })) {
         // A transcript naming exactly one SMTP command applies to every recipient without one.
-        ctx.text_command = FindCommand(Lower(ctx.Section(body_text)));
+        ctx.text_command = FindCommand(ctx.Section(body_text), ctx.SectionHasCommandWord(body_text));
     }
     ctx.report.original = original ? std::move(*original) : FindOriginal(ctx, body_text);
     Finish(ctx, drafts);

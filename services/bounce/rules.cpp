@@ -60,30 +60,19 @@ std::vector<std::string> Pieces(std::string_view pattern) {
     return pieces;
 }
 
-// Lower-case with runs of whitespace collapsed to one space (never longer than `text`).
-std::string Normalize(std::string_view text) {
-    std::string out;
-    out.resize(text.size());
-    char* const begin = out.data();
-    char* o = begin;
-    bool space = false;
-    for (char c : text) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-            space = o != begin;
-            continue;
-        }
-        if (space) *o++ = ' ';
-        space = false;
-        *o++ = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    }
-    out.resize(static_cast<std::size_t>(o - begin));
-    return out;
-}
+// A byte as the rules see it: ASCII A-Z lowered, the whitespace of Normalize (tab, CR, LF) a space.
+constexpr std::array<unsigned char, 256> kRuleByte = [] {
+    std::array<unsigned char, 256> t{};
+    for (int c = 0; c < 256; ++c)
+        t[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    t['\t'] = t['\r'] = t['\n'] = ' ';
+    return t;
+}();
 
 // 15-bit hash of the 3 bytes in the low 24 bits of `window` (Fibonacci hashing: one multiply).
+// A rule gram that hashes to 0 ("no filter") only filters nothing.
 std::uint32_t WindowHash(std::uint32_t window) {
-    std::uint32_t v = (window * 0x9E3779B1u) >> 17;
-    return v == 0 ? 1 : v;  // 0 means "no filter"
+    return (window * 0x9E3779B1u) >> 17;
 }
 
 std::uint32_t GramHash(unsigned char a, unsigned char b, unsigned char c) {
@@ -104,30 +93,42 @@ std::pair<std::uint32_t, std::uint32_t> RuleGrams(const std::vector<std::string>
 
 }  // namespace
 
-RuleSet::TextIndex::TextIndex(std::string_view t) {
-    Reset(t);
+RuleSet::TextIndex::TextIndex(std::string_view raw) {
+    Reset(raw);
 }
 
-void RuleSet::TextIndex::Reset(std::string_view t) {
-    text = t;
-    grams.reset();
-    const auto* d = reinterpret_cast<const unsigned char*>(t.data());
-    if (t.size() < 3) return;
-    std::uint32_t window = (static_cast<std::uint32_t>(d[0]) << 8) | d[1];
-    for (std::size_t i = 2; i < t.size(); ++i) {
-        window = ((window << 8) | d[i]) & 0xFFFFFFu;
-        grams.set(WindowHash(window));
+// The text lower-cased with runs of whitespace collapsed to one space and no outer blanks (never
+// longer than `raw`), and its 3-grams hashed in the same pass. Bits set for windows that start before
+// the text or end in a trailing blank are extra: the bitset only ever skips rules, so an extra bit
+// costs a search, never a result.
+void RuleSet::TextIndex::Reset(std::string_view raw) {
+    grams.fill(0);
+    grams[0] = 1;
+    normalized.resize(raw.size());
+    char* const begin = normalized.data();
+    char* o = begin;
+    std::uint32_t window = 0;
+    for (char ch : raw) {
+        unsigned char c = kRuleByte[static_cast<unsigned char>(ch)];
+        if (c == ' ' && (o == begin || o[-1] == ' ')) continue;
+        *o++ = static_cast<char>(c);
+        window = ((window << 8) | c) & 0xFFFFFFu;
+        std::uint32_t h = WindowHash(window);
+        grams[h >> 6] |= std::uint64_t{1} << (h & 63);
     }
+    if (o != begin && o[-1] == ' ') --o;
+    normalized.resize(static_cast<std::size_t>(o - begin));
+    text = normalized;
 }
 
 namespace {
 // One index per thread, re-used by each Classify/MatchText call (neither calls the other).
-RuleSet::TextIndex& ScratchIndex(std::string_view text) {
+RuleSet::TextIndex& ScratchIndex(std::string_view raw) {
     thread_local std::unique_ptr<RuleSet::TextIndex> index;
     if (index == nullptr) {
-        index = std::make_unique<RuleSet::TextIndex>(text);
+        index = std::make_unique<RuleSet::TextIndex>(raw);
     } else {
-        index->Reset(text);
+        index->Reset(raw);
     }
     return *index;
 }
@@ -261,23 +262,41 @@ void RuleSet::Plan() {
         by_reason_.emplace_back(reason, range);
     }
     text_rules_ = std::move(grouped);
-    text_grams_.clear();
-    text_more_grams_.clear();
-    text_more_begin_.clear();
+    status_by_code_.clear();
+    for (std::size_t i = 0; i < status_rules_.size(); ++i)
+        status_by_code_.push_back(static_cast<std::uint32_t>(i));
+    std::stable_sort(status_by_code_.begin(), status_by_code_.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return status_rules_[a].code < status_rules_[b].code; });
+    // Each rule's distinct 3-grams. The two tested first are those fewest rules share: a gram many
+    // rules have ("mai", "ser") is likely in the text too and rejects little.
+    std::vector<std::vector<std::uint16_t>> rule_grams;
+    std::vector<std::uint32_t> sharing(1 << 15, 0);
     for (const TextRule& r : text_rules_) {
-        text_grams_.emplace_back(static_cast<std::uint16_t>(r.gram), static_cast<std::uint16_t>(r.gram2));
-        text_more_begin_.push_back(static_cast<std::uint32_t>(text_more_grams_.size()));
-        std::vector<std::uint16_t> more;
+        std::vector<std::uint16_t> grams;
         for (const std::string& piece : r.pieces) {
             const auto* d = reinterpret_cast<const unsigned char*>(piece.data());
             for (std::size_t i = 0; i + 2 < piece.size(); ++i) {
                 auto g = static_cast<std::uint16_t>(GramHash(d[i], d[i + 1], d[i + 2]));
-                if (g != r.gram && g != r.gram2 && std::find(more.begin(), more.end(), g) == more.end()) {
-                    more.push_back(g);
-                }
+                if (std::find(grams.begin(), grams.end(), g) == grams.end()) grams.push_back(g);
             }
         }
-        text_more_grams_.insert(text_more_grams_.end(), more.begin(), more.end());
+        for (std::uint16_t g : grams)
+            ++sharing[g];
+        rule_grams.push_back(std::move(grams));
+    }
+    text_grams_.clear();
+    text_more_grams_.clear();
+    text_more_begin_.clear();
+    for (std::vector<std::uint16_t>& grams : rule_grams) {
+        auto fewer = [&](std::uint16_t a, std::uint16_t b) { return sharing[a] < sharing[b]; };
+        for (std::size_t k = 0; k < 2 && k < grams.size(); ++k) {
+            auto rarest = std::min_element(grams.begin() + static_cast<std::ptrdiff_t>(k), grams.end(), fewer);
+            std::rotate(grams.begin() + static_cast<std::ptrdiff_t>(k), rarest, rarest + 1);
+        }
+        // Gram 0 tests nothing (bit 0 is always set), as for a rule without grams.
+        text_grams_.emplace_back(grams.empty() ? 0 : grams[0], grams.size() < 2 ? 0 : grams[1]);
+        text_more_begin_.push_back(static_cast<std::uint32_t>(text_more_grams_.size()));
+        if (grams.size() > 2) text_more_grams_.insert(text_more_grams_.end(), grams.begin() + 2, grams.end());
     }
     text_more_begin_.push_back(static_cast<std::uint32_t>(text_more_grams_.size()));
     primary_steps_.clear();
@@ -328,13 +347,13 @@ const Outcome* RuleSet::FindOutcome(std::string_view reason) const {
 
 std::string_view RuleSet::StatusReason(std::string_view status, std::string* rule_id) const {
     if (status.empty()) return {};
-    for (const StatusRule& r : status_rules_) {
-        if (r.code == status) {
-            if (rule_id != nullptr) *rule_id = r.id;
-            return r.reason;
-        }
-    }
-    return {};
+    // The first rule in file order with this code.
+    auto it = std::lower_bound(status_by_code_.begin(), status_by_code_.end(), status,
+                               [&](std::uint32_t i, std::string_view code) { return status_rules_[i].code < code; });
+    if (it == status_by_code_.end() || status_rules_[*it].code != status) return {};
+    const StatusRule& r = status_rules_[*it];
+    if (rule_id != nullptr) *rule_id = r.id;
+    return r.reason;
 }
 
 RuleSet::Range RuleSet::RulesFor(std::string_view reason) const {
@@ -348,10 +367,10 @@ bool RuleSet::TextMatches(Range rules, const TextIndex& index, std::string* rule
     if (index.text.empty()) return false;
     for (std::size_t i = rules.begin; i < rules.end; ++i) {
         const auto [gram, gram2] = text_grams_[i];
-        if (!index.MayMatch(gram, gram2)) continue;
+        if (!index.MayContain(gram) || !index.MayContain(gram2)) continue;
         bool may = true;
         for (std::uint32_t g = text_more_begin_[i]; g < text_more_begin_[i + 1] && may; ++g)
-            may = index.grams[text_more_grams_[g]];
+            may = index.MayContain(text_more_grams_[g]);
         if (!may) continue;
         const TextRule& r = text_rules_[i];
         if (PiecesMatch(index.text, r.pieces)) {
@@ -364,8 +383,7 @@ bool RuleSet::TextMatches(Range rules, const TextIndex& index, std::string* rule
 
 std::string RuleSet::MatchText(std::string_view reason, std::string_view lower_text) const {
     std::string id;
-    std::string normalized = Normalize(lower_text);
-    const TextIndex& index = ScratchIndex(normalized);
+    const TextIndex& index = ScratchIndex(lower_text);
     return TextMatches(RulesFor(reason), index, &id) ? id : std::string();
 }
 
@@ -377,17 +395,21 @@ Decision RuleSet::Classify(const ClassifyInput& in) const {
         d.outcome = FindOutcome(reason);
         return d;
     };
-    const std::string text = Normalize(in.diagnostic);
-    const TextIndex& index = ScratchIndex(text);
+    const TextIndex& index = ScratchIndex(in.diagnostic);
+    const std::string_view text = index.text;
     auto is_retry = [&](std::string_view r) {
         return std::find(retry_reasons_.begin(), retry_reasons_.end(), r) != retry_reasons_.end();
     };
 
     // 1. Provider rules, keyed by the remote host.
     {
-        std::string host = LowerAscii(in.remote_host);
-        std::string rcpt_domain = LowerAscii(in.recipient.substr(in.recipient.rfind('@') + 1));
-        std::string reporting = LowerAscii(in.reporting_host);
+        // Lower-cased into buffers kept per thread: one call per record.
+        thread_local std::string host;
+        thread_local std::string rcpt_domain;
+        thread_local std::string reporting;
+        LowerAsciiInto(in.remote_host, host);
+        LowerAsciiInto(in.recipient.substr(in.recipient.rfind('@') + 1), rcpt_domain);
+        LowerAsciiInto(in.reporting_host, reporting);
         for (const TextRule& r : host_rules_) {
             if (r.host_kind == TextRule::HostKind::kRecipient) {
                 if (in.recipient.empty() || !rcpt_domain.ends_with(r.host)) continue;

@@ -2,7 +2,7 @@
 // Classification rules: data compiled into the binary from services/bounce/rules.txt.
 // The engine follows the order the file gives; see the header of rules.txt for the format.
 
-#include <bitset>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -75,16 +75,19 @@ class RuleSet {
         // Host rules only: what `host` is matched against.
         enum class HostKind : std::uint8_t { kRemote, kRecipient, kReporting } host_kind = HostKind::kRemote;
     };
-    // The 3-grams of one lower-cased text, as a bitset, to skip rules that cannot match.
+    // A text as the rules see it (lower-cased, runs of whitespace collapsed to one space) with its
+    // 3-grams as a bitset, to skip rules that cannot match.
     struct TextIndex {
-        std::string_view text;
-        std::bitset<1 << 15> grams;
-        explicit TextIndex(std::string_view t);
-        // Re-indexes for `t` (an index is 4 KiB: reused rather than allocated per text).
-        void Reset(std::string_view t);
-        bool MayContain(std::uint32_t gram) const { return gram == 0 || grams.test(gram); }
+        std::string_view text;  // the normalized text, in `normalized`
+        // Bit h is set when the text has a 3-gram whose hash is h. Bit 0 is always set: hash 0 means
+        // "no filter", so testing it needs no branch.
+        std::array<std::uint64_t, (1 << 15) / 64> grams;
+        std::string normalized;
+        explicit TextIndex(std::string_view raw);
+        // Normalizes and indexes `raw` (an index is 4 KiB: reused rather than allocated per text).
+        void Reset(std::string_view raw);
+        bool MayContain(std::uint32_t gram) const { return ((grams[gram >> 6] >> (gram & 63)) & 1) != 0; }
         bool MayMatch(const TextRule& r) const { return MayContain(r.gram) && MayContain(r.gram2); }
-        bool MayMatch(std::uint16_t gram, std::uint16_t gram2) const { return MayContain(gram) && MayContain(gram2); }
     };
     struct StatusRule {
         std::string id;
@@ -118,6 +121,8 @@ class RuleSet {
     std::string version_;
     std::vector<Outcome> outcomes_;
     std::vector<StatusRule> status_rules_;
+    // Indexes into status_rules_ sorted by code, file order kept among equal codes (a lookup per record).
+    std::vector<std::uint32_t> status_by_code_;
     std::vector<TextRule> text_rules_;  // grouped by reason (see Plan)
     // {gram, gram2} of each text rule, side by side for the scan over a reason's rules.
     std::vector<std::pair<std::uint16_t, std::uint16_t>> text_grams_;
