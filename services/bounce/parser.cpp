@@ -423,8 +423,13 @@ std::string FindCommand(std::string_view text, std::optional<bool> has_command_w
     const bool in_reply = Contains(lower, "in reply to ");
     const bool after = Contains(lower, "after ");
     const bool transcript = Contains(lower, ">>> ");
+    // Each probe of RCPT has "rcpt", of DATA "data", of MAIL "mail from"; so do the phrases looked for
+    // after the probes (a text without the word is not searched for them).
+    const bool rcpt = Contains(lower, "rcpt");
+    const std::size_t mail_from = FindBytes(lower, "mail from");
     for (const Probe& p : kProbes) {
         if (p.needle[0] == 'i' ? !in_reply : p.needle[0] == 'a' ? !after : !transcript) continue;
+        if ((p.command == "RCPT" && !rcpt) || (p.command == "MAIL" && mail_from == std::string_view::npos)) continue;
         std::size_t at = FindBytes(lower, p.needle);
         if (at != std::string_view::npos && (best == std::string_view::npos || at < best)) {
             best = at;
@@ -434,18 +439,18 @@ std::string FindCommand(std::string_view text, std::optional<bool> has_command_w
     if (command.empty()) {
         // "MAIL FROM: a@b  RCPT TO: c@d" with no reply in between is a summary of the envelope
         // (e.g. Apache James's "Message details"), not a transcript of the command that failed.
-        std::size_t mail_from = FindBytes(lower, "mail from");
-        std::size_t rcpt_to = FindBytes(lower, "rcpt to");
+        const std::size_t rcpt_to = rcpt ? FindBytes(lower, "rcpt to") : std::string_view::npos;
         if (mail_from != std::string_view::npos && rcpt_to != std::string_view::npos && mail_from < rcpt_to &&
             FindReplyCode(lower.substr(mail_from, rcpt_to - mail_from)).empty()) {
             return {};
         }
-        if (Contains(lower, "rcpt to") || Contains(lower, "after rcpt") || Contains(lower, "rcpt_to") ||
-            Contains(lower, "smtp:rcpt") || Contains(lower, "rcpt command")) {
+        if (rcpt_to != std::string_view::npos ||
+            (rcpt && (Contains(lower, "after rcpt") || Contains(lower, "rcpt_to") || Contains(lower, "smtp:rcpt") ||
+                      Contains(lower, "rcpt command")))) {
             return "RCPT";
         }
-        if (Contains(lower, "mail from")) return "MAIL";
-        if (Contains(lower, "final data") || Contains(lower, "end of data")) return "DATA";
+        if (mail_from != std::string_view::npos) return "MAIL";
+        if (Contains(lower, "data") && (Contains(lower, "final data") || Contains(lower, "end of data"))) return "DATA";
         // Sendmail transcript: "... while talking to mx.example.org.:" then the server's reply
         // ("<<< 554 ...") with no command sent (">>>"): the greeting refused the connection.
         if (std::size_t at = FindBytes(lower, "while talking to"); at != std::string_view::npos) {
