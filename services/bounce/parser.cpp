@@ -110,8 +110,9 @@ std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes
     const std::size_t n = text.size();
     while (i < n && o < end) {
 #if defined(__SSE2__)
-        // Sixteen bytes at once when they start with a non-blank and their blanks are single spaces
-        // (most of a diagnostic): copied as they are, a space at the end left pending.
+        // Of the next sixteen bytes, those before the first that is a tab, CR or LF, the first of two
+        // spaces, or a space at the start (most of a diagnostic): copied as they are, with a space at
+        // their end left pending; the byte loop below takes the one after them.
         if (i + 16 <= n && end - o > 16) {
             __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
             __m128i sp = _mm_cmpeq_epi8(block, _mm_set1_epi8(' '));
@@ -119,13 +120,15 @@ std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes
                 _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\t')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r'))),
                 _mm_cmpeq_epi8(block, _mm_set1_epi8('\n')));
             auto spaces = static_cast<unsigned>(_mm_movemask_epi8(sp));
-            if (_mm_movemask_epi8(other) == 0 && (spaces & 1) == 0 && (spaces & (spaces >> 1)) == 0) {
+            unsigned stop = static_cast<unsigned>(_mm_movemask_epi8(other)) | (spaces & 1) | (spaces & (spaces >> 1));
+            std::size_t k = stop == 0 ? 16 : static_cast<std::size_t>(__builtin_ctz(stop));
+            if (k > 0) {
                 if (space) *o++ = ' ';
                 _mm_storeu_si128(reinterpret_cast<__m128i*>(o), block);
-                space = (spaces & 0x8000) != 0;
-                o += space ? 15 : 16;
-                i += 16;
-                continue;
+                space = ((spaces >> (k - 1)) & 1) != 0;
+                o += space ? k - 1 : k;
+                i += k;
+                if (k == 16) continue;
             }
         }
 #endif
