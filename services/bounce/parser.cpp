@@ -804,8 +804,9 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
     std::vector<Mention> mentions;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         std::string_view raw = lines[i];
+        // Every mention below is an address: a line without '@' has none (most lines of a text).
+        if (raw.find('@') == std::string_view::npos) continue;
         std::string_view t = Strip(raw);
-        if (t.empty()) continue;
         std::string address;
         if (std::size_t at = FindIgnoreCase(t, "rcpt to:"); at != std::string_view::npos) {
             address = FirstAddress(t.substr(at + 8));
