@@ -1415,15 +1415,33 @@ std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) 
 // Original message
 
 // The fields of the original CollectCandidates takes addresses from.
+// Asked for every field of every original: the one name of the field's length is compared.
 bool IsCandidateField(std::string_view name) {
-    return EqualsNoCase(name, "return-path") || EqualsNoCase(name, "errors-to") || EqualsNoCase(name, "sender") ||
-           EqualsNoCase(name, "from") || EqualsNoCase(name, "to") || EqualsNoCase(name, "reply-to") ||
-           EqualsNoCase(name, "list-unsubscribe") || StartsWithNoCase(name, "x-");
+    if (name.size() >= 2 && (name[0] | 0x20) == 'x' && name[1] == '-') return true;
+    switch (name.size()) {
+        case 2:
+            return EqualsNoCase(name, "to");
+        case 4:
+            return EqualsNoCase(name, "from");
+        case 6:
+            return EqualsNoCase(name, "sender");
+        case 8:
+            return EqualsNoCase(name, "reply-to");
+        case 9:
+            return EqualsNoCase(name, "errors-to");
+        case 11:
+            return EqualsNoCase(name, "return-path");
+        case 16:
+            return EqualsNoCase(name, "list-unsubscribe");
+        default:
+            return false;
+    }
 }
 
 // The fields of the original FindOriginal reads.
 bool IsOriginalField(std::string_view name) {
-    return IsCandidateField(name) || EqualsNoCase(name, "message-id") || EqualsNoCase(name, "subject");
+    return IsCandidateField(name) || (name.size() == 10 && EqualsNoCase(name, "message-id")) ||
+           (name.size() == 7 && EqualsNoCase(name, "subject"));
 }
 
 void CollectCandidates(const Headers& h, OriginalMessage& o) {
