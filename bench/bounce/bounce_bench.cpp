@@ -1,15 +1,20 @@
-// bounce_bench [CORPUS_DIR] [PASSES] [--no-sisimai]
+// bounce_bench [CORPUS_DIR] [PASSES] [--no-sisimai] [--min-seconds=S]
 //
-// Parses every *.eml of CORPUS_DIR (default /work/shared/corpus/emails) PASSES times (default 50)
-// on this thread and prints messages/s; then runs Debian's Sisimai (libsisimai-perl) over the
-// same files in one Perl process, timed inside Perl after one untimed warm-up pass (Sisimai loads
-// its modules lazily; our side is warmed up too), and prints its
-// rate and the ratio. Run it pinned to one core (taskset -c 0) for a one-core figure.
+// Parses every *.eml of CORPUS_DIR (default /work/shared/corpus/emails) on this thread and prints
+// messages/s: at least PASSES passes (default 50), and more until the timed passes have used at least
+// S seconds of CPU time (default 1; 0 for exactly PASSES passes, e.g. under callgrind), so that a rate
+// does not come from a run too short to measure; the passes run are printed. Then it runs Debian's
+// Sisimai (libsisimai-perl) over the same files in one Perl process, at least max(2, PASSES / 10)
+// passes and as many more as S seconds of CPU time take, timed inside Perl after one untimed warm-up
+// pass (Sisimai loads its modules lazily; our side is warmed up too), and prints its rate, the seconds
+// each side ran and the ratio. Run it pinned to one core
+// (taskset -c 0) for a one-core figure.
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +42,7 @@ std::string ReadFile(const fs::path& path) {
 struct Rate {
     double cpu = -1;
     double wall = -1;
+    double cpu_seconds = 0;  // the timed run's length
 };
 
 double ThreadCpuSeconds() {
@@ -45,40 +51,64 @@ double ThreadCpuSeconds() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-Rate SisimaiRate(const std::vector<fs::path>& files, int passes, std::size_t* records) {
+Rate SisimaiRate(const std::vector<fs::path>& files, int passes, double min_seconds, int* passes_run,
+                 std::size_t* records) {
     fs::path list = fs::temp_directory_path() / "rebound_bounce_bench_files.txt";
     {
         std::ofstream out(list);
         for (const fs::path& f : files)
             out << f.string() << "\n";
     }
+    // As our side: at least `passes` passes, and whole passes until `min_seconds` of CPU time.
     std::string cmd =
         "perl -MSisimai -MTime::HiRes=time -e '"
-        "open(my $fh, \"<\", $ARGV[0]) or die; chomp(my @f = <$fh>); my $passes = $ARGV[1];"
+        "open(my $fh, \"<\", $ARGV[0]) or die; chomp(my @f = <$fh>); my ($passes, $min) = ($ARGV[1], $ARGV[2]);"
         "for my $p (@f) { Sisimai->make($p) }"  // warm-up: Sisimai loads its modules lazily
-        "my ($n, $r) = (0, 0); my $t0 = time; my @c0 = times;"
-        "for (1..$passes) { for my $p (@f) { my $v = Sisimai->make($p); $r += scalar(@$v) if $v; $n++ } }"
-        "my $dt = time - $t0; my @c1 = times; my $cpu = ($c1[0] - $c0[0]) + ($c1[1] - $c0[1]);"
-        "printf(\"%d %d %.6f %.6f\\n\", $n, $r, $dt, $cpu);' " +
-        list.string() + " " + std::to_string(passes) + " 2>/dev/null";
+        "my ($n, $r, $run, $cpu) = (0, 0, 0, 0); my $t0 = time; my @c0 = times;"
+        "while ($run < $passes || $cpu < $min) {"
+        " for my $p (@f) { my $v = Sisimai->make($p); $r += scalar(@$v) if $v; $n++ }"
+        " $run++; my @c1 = times; $cpu = ($c1[0] - $c0[0]) + ($c1[1] - $c0[1]); }"
+        "my $dt = time - $t0;"
+        "printf(\"%d %d %.6f %.6f %d\\n\", $n, $r, $dt, $cpu, $run);' " +
+        list.string() + " " + std::to_string(passes) + " " + std::to_string(min_seconds) + " 2>/dev/null";
     FILE* p = popen(cmd.c_str(), "r");
     if (p == nullptr) return {};
     long n = 0, r = 0;
     double seconds = 0, cpu = 0;
-    int got = std::fscanf(p, "%ld %ld %lf %lf", &n, &r, &seconds, &cpu);
+    int run = 0;
+    int got = std::fscanf(p, "%ld %ld %lf %lf %d", &n, &r, &seconds, &cpu, &run);
     pclose(p);
     fs::remove(list);
-    if (got != 4 || seconds <= 0 || cpu <= 0) return {};
-    *records = static_cast<std::size_t>(r) / static_cast<std::size_t>(std::max(passes, 1));
-    return {static_cast<double>(n) / cpu, static_cast<double>(n) / seconds};
+    if (got != 5 || seconds <= 0 || cpu <= 0 || run <= 0) return {};
+    *passes_run = run;
+    *records = static_cast<std::size_t>(r) / static_cast<std::size_t>(run);
+    return {static_cast<double>(n) / cpu, static_cast<double>(n) / seconds, cpu};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    fs::path dir = argc > 1 ? fs::path(argv[1]) : fs::path("/work/shared/corpus/emails");
-    int passes = argc > 2 ? std::atoi(argv[2]) : 50;
+    // Positional CORPUS_DIR and PASSES; the options anywhere (--no-sisimai was only ever third).
+    std::vector<std::string> positional;
+    bool sisimai_wanted = true;
+    double min_seconds = 1.0;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--no-sisimai") {
+            sisimai_wanted = false;
+        } else if (arg.starts_with("--min-seconds=")) {
+            min_seconds = std::atof(arg.c_str() + std::strlen("--min-seconds="));
+        } else if (arg.starts_with("--")) {
+            std::cerr << "usage: bounce_bench [CORPUS_DIR] [PASSES] [--no-sisimai] [--min-seconds=S]\n";
+            return 2;
+        } else {
+            positional.push_back(arg);
+        }
+    }
+    fs::path dir = positional.size() > 0 ? fs::path(positional[0]) : fs::path("/work/shared/corpus/emails");
+    int passes = positional.size() > 1 ? std::atoi(positional[1].c_str()) : 50;
     if (passes <= 0) passes = 1;
+    if (!(min_seconds >= 0)) min_seconds = 0;
     std::vector<fs::path> files;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -101,40 +131,47 @@ int main(int argc, char** argv) {
         auto r = rebound::bounce::Parse(m);
         if (r.ok()) records += r->records.size();
     }
+    // At least `passes` passes, and whole passes until `min_seconds` of CPU time have gone by (the
+    // clock is read once per pass, a few hundred messages).
     auto t0 = std::chrono::steady_clock::now();
     double c0 = ThreadCpuSeconds();
+    double cpu = 0;
     std::size_t checksum = 0;
-    for (int p = 0; p < passes; ++p) {
+    int run = 0;
+    constexpr int kMaxPasses = 1000000;
+    while ((run < passes || cpu < min_seconds) && run < kMaxPasses) {
         for (const std::string& m : messages) {
             auto r = rebound::bounce::Parse(m);
             if (r.ok()) checksum += r->records.size();
         }
+        ++run;
+        cpu = ThreadCpuSeconds() - c0;
     }
-    double cpu = ThreadCpuSeconds() - c0;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    double n = static_cast<double>(messages.size()) * passes;
+    double n = static_cast<double>(messages.size()) * run;
     double rate = n / cpu;
     std::printf("corpus: %zu messages, %.1f KiB, %zu records per pass\n", messages.size(), bytes / 1024.0, records);
     std::printf(
-        "rebound::bounce::Parse: %d passes, %.0f messages, %.3f s CPU = %.0f messages/s per core (%.1f us/message, "
-        "%.1f MiB/s); wall %.3f s = %.0f messages/s\n",
-        passes, n, cpu, rate, 1e6 * cpu / n, bytes * static_cast<double>(passes) / cpu / (1 << 20), seconds,
-        n / seconds);
-    if (checksum != records * static_cast<std::size_t>(passes)) {
+        "rebound::bounce::Parse: %d passes (asked %d, at least %.2f s CPU), %.0f messages, %.3f s CPU = %.0f "
+        "messages/s per core (%.1f us/message, %.1f MiB/s); wall %.3f s = %.0f messages/s\n",
+        run, passes, min_seconds, n, cpu, rate, 1e6 * cpu / n, bytes * static_cast<double>(run) / cpu / (1 << 20),
+        seconds, n / seconds);
+    if (checksum != records * static_cast<std::size_t>(run)) {
         std::printf("warning: record count varied between passes\n");
     }
-    if (argc > 3 && std::string(argv[3]) == "--no-sisimai") return 0;
+    if (!sisimai_wanted) return 0;
     int sisimai_passes = std::max(2, passes / 10);
     std::size_t sisimai_records = 0;
-    Rate sisimai = SisimaiRate(files, sisimai_passes, &sisimai_records);
+    int sisimai_run = 0;
+    Rate sisimai = SisimaiRate(files, sisimai_passes, min_seconds, &sisimai_run, &sisimai_records);
     if (sisimai.cpu <= 0) {
         std::printf("Sisimai: not available (perl -MSisimai failed); no ratio\n");
         return 0;
     }
     std::printf(
-        "Sisimai (Debian libsisimai-perl, one Perl process): %d passes = %.0f messages/s per core (CPU time), "
-        "%.0f messages/s wall; %zu records per pass\n",
-        sisimai_passes, sisimai.cpu, sisimai.wall, sisimai_records);
+        "Sisimai (Debian libsisimai-perl, one Perl process): %d passes (asked %d, at least %.2f s CPU), %.3f s CPU = "
+        "%.0f messages/s per core (CPU time), %.0f messages/s wall; %zu records per pass\n",
+        sisimai_run, sisimai_passes, min_seconds, sisimai.cpu_seconds, sisimai.cpu, sisimai.wall, sisimai_records);
     std::printf("ratio rebound/Sisimai per core (CPU time): %.1fx; wall: %.1fx (goal >= 50x)\n", rate / sisimai.cpu,
                 (n / seconds) / sisimai.wall);
     return 0;

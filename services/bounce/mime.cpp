@@ -547,18 +547,26 @@ std::string DecodeEncodedWords(std::string_view value) {
 
 namespace {
 // True when every byte of `name` is printable ASCII other than a blank (33..126), as a header field
-// name must be; eight bytes at a time.
+// name must be; eight bytes at a time, the last (fewer than eight) of a name of eight or more in one
+// more word that overlaps the one before.
 bool IsFieldName(std::string_view name) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
     constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-    std::size_t i = 0;
-    for (; i + 8 <= name.size(); i += 8) {
+    // A byte below 33 borrows into its bit 7; one above 126 has bit 7 set, or gets it from +1.
+    auto printable = [&](std::size_t at) {
         std::uint64_t x;
-        std::memcpy(&x, name.data() + i, 8);
-        // A byte below 33 borrows into its bit 7; one above 126 has bit 7 set, or gets it from +1.
-        if (((x - 33 * kOnes) | x | (x + kOnes)) & kHigh) return false;
+        std::memcpy(&x, name.data() + at, 8);
+        return (((x - 33 * kOnes) | x | (x + kOnes)) & kHigh) == 0;
+    };
+    const std::size_t n = name.size();
+    if (n >= 8) {
+        std::size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            if (!printable(i)) return false;
+        }
+        return i == n || printable(n - 8);
     }
-    for (; i < name.size(); ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
         if (name[i] <= 32 || name[i] >= 127) return false;
     }
     return true;

@@ -110,8 +110,9 @@ std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes
     const std::size_t n = text.size();
     while (i < n && o < end) {
 #if defined(__SSE2__)
-        // Sixteen bytes at once when they start with a non-blank and their blanks are single spaces
-        // (most of a diagnostic): copied as they are, a space at the end left pending.
+        // Of the next sixteen bytes, those before the first that is a tab, CR or LF, the first of two
+        // spaces, or a space at the start (most of a diagnostic): copied as they are, with a space at
+        // their end left pending; the byte loop below takes the one after them.
         if (i + 16 <= n && end - o > 16) {
             __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
             __m128i sp = _mm_cmpeq_epi8(block, _mm_set1_epi8(' '));
@@ -119,13 +120,15 @@ std::string Squeeze(std::string_view text, std::size_t max = kMaxDiagnosticBytes
                 _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\t')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r'))),
                 _mm_cmpeq_epi8(block, _mm_set1_epi8('\n')));
             auto spaces = static_cast<unsigned>(_mm_movemask_epi8(sp));
-            if (_mm_movemask_epi8(other) == 0 && (spaces & 1) == 0 && (spaces & (spaces >> 1)) == 0) {
+            unsigned stop = static_cast<unsigned>(_mm_movemask_epi8(other)) | (spaces & 1) | (spaces & (spaces >> 1));
+            std::size_t k = stop == 0 ? 16 : static_cast<std::size_t>(__builtin_ctz(stop));
+            if (k > 0) {
                 if (space) *o++ = ' ';
                 _mm_storeu_si128(reinterpret_cast<__m128i*>(o), block);
-                space = (spaces & 0x8000) != 0;
-                o += space ? 15 : 16;
-                i += 16;
-                continue;
+                space = ((spaces >> (k - 1)) & 1) != 0;
+                o += space ? k - 1 : k;
+                i += k;
+                if (k == 16) continue;
             }
         }
 #endif
@@ -423,8 +426,13 @@ std::string FindCommand(std::string_view text, std::optional<bool> has_command_w
     const bool in_reply = Contains(lower, "in reply to ");
     const bool after = Contains(lower, "after ");
     const bool transcript = Contains(lower, ">>> ");
+    // Each probe of RCPT has "rcpt", of DATA "data", of MAIL "mail from"; so do the phrases looked for
+    // after the probes (a text without the word is not searched for them).
+    const bool rcpt = Contains(lower, "rcpt");
+    const std::size_t mail_from = FindBytes(lower, "mail from");
     for (const Probe& p : kProbes) {
         if (p.needle[0] == 'i' ? !in_reply : p.needle[0] == 'a' ? !after : !transcript) continue;
+        if ((p.command == "RCPT" && !rcpt) || (p.command == "MAIL" && mail_from == std::string_view::npos)) continue;
         std::size_t at = FindBytes(lower, p.needle);
         if (at != std::string_view::npos && (best == std::string_view::npos || at < best)) {
             best = at;
@@ -434,18 +442,18 @@ std::string FindCommand(std::string_view text, std::optional<bool> has_command_w
     if (command.empty()) {
         // "MAIL FROM: a@b  RCPT TO: c@d" with no reply in between is a summary of the envelope
         // (e.g. Apache James's "Message details"), not a transcript of the command that failed.
-        std::size_t mail_from = FindBytes(lower, "mail from");
-        std::size_t rcpt_to = FindBytes(lower, "rcpt to");
+        const std::size_t rcpt_to = rcpt ? FindBytes(lower, "rcpt to") : std::string_view::npos;
         if (mail_from != std::string_view::npos && rcpt_to != std::string_view::npos && mail_from < rcpt_to &&
             FindReplyCode(lower.substr(mail_from, rcpt_to - mail_from)).empty()) {
             return {};
         }
-        if (Contains(lower, "rcpt to") || Contains(lower, "after rcpt") || Contains(lower, "rcpt_to") ||
-            Contains(lower, "smtp:rcpt") || Contains(lower, "rcpt command")) {
+        if (rcpt_to != std::string_view::npos ||
+            (rcpt && (Contains(lower, "after rcpt") || Contains(lower, "rcpt_to") || Contains(lower, "smtp:rcpt") ||
+                      Contains(lower, "rcpt command")))) {
             return "RCPT";
         }
-        if (Contains(lower, "mail from")) return "MAIL";
-        if (Contains(lower, "final data") || Contains(lower, "end of data")) return "DATA";
+        if (mail_from != std::string_view::npos) return "MAIL";
+        if (Contains(lower, "data") && (Contains(lower, "final data") || Contains(lower, "end of data"))) return "DATA";
         // Sendmail transcript: "... while talking to mx.example.org.:" then the server's reply
         // ("<<< 554 ...") with no command sent (">>>"): the greeting refused the connection.
         if (std::size_t at = FindBytes(lower, "while talking to"); at != std::string_view::npos) {
@@ -796,8 +804,9 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
     std::vector<Mention> mentions;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         std::string_view raw = lines[i];
+        // Every mention below is an address: a line without '@' has none (most lines of a text).
+        if (raw.find('@') == std::string_view::npos) continue;
         std::string_view t = Strip(raw);
-        if (t.empty()) continue;
         std::string address;
         if (std::size_t at = FindIgnoreCase(t, "rcpt to:"); at != std::string_view::npos) {
             address = FirstAddress(t.substr(at + 8));
@@ -1406,15 +1415,33 @@ std::string_view FirstTextBody(const FlatMessage& flat, std::string& html_text) 
 // Original message
 
 // The fields of the original CollectCandidates takes addresses from.
+// Asked for every field of every original: the one name of the field's length is compared.
 bool IsCandidateField(std::string_view name) {
-    return EqualsNoCase(name, "return-path") || EqualsNoCase(name, "errors-to") || EqualsNoCase(name, "sender") ||
-           EqualsNoCase(name, "from") || EqualsNoCase(name, "to") || EqualsNoCase(name, "reply-to") ||
-           EqualsNoCase(name, "list-unsubscribe") || StartsWithNoCase(name, "x-");
+    if (name.size() >= 2 && (name[0] | 0x20) == 'x' && name[1] == '-') return true;
+    switch (name.size()) {
+        case 2:
+            return EqualsNoCase(name, "to");
+        case 4:
+            return EqualsNoCase(name, "from");
+        case 6:
+            return EqualsNoCase(name, "sender");
+        case 8:
+            return EqualsNoCase(name, "reply-to");
+        case 9:
+            return EqualsNoCase(name, "errors-to");
+        case 11:
+            return EqualsNoCase(name, "return-path");
+        case 16:
+            return EqualsNoCase(name, "list-unsubscribe");
+        default:
+            return false;
+    }
 }
 
 // The fields of the original FindOriginal reads.
 bool IsOriginalField(std::string_view name) {
-    return IsCandidateField(name) || EqualsNoCase(name, "message-id") || EqualsNoCase(name, "subject");
+    return IsCandidateField(name) || (name.size() == 10 && EqualsNoCase(name, "message-id")) ||
+           (name.size() == 7 && EqualsNoCase(name, "subject"));
 }
 
 void CollectCandidates(const Headers& h, OriginalMessage& o) {

@@ -143,12 +143,8 @@ inline std::uint64_t LowerAsciiWord(std::uint64_t x) {
     return x | (upper >> 2);  // 0x80 >> 2 == 0x20
 }
 
-// `text` with ASCII A-Z lowered (as rebound::AsciiLower), eight bytes at a time.
-inline void LowerAsciiInto(std::string_view text, std::string& out) {
-    out.resize(text.size());
-    const char* in = text.data();
-    char* o = out.data();
-    std::size_t n = text.size();
+// in[0, n) with ASCII A-Z lowered into o[0, n) (`o` may be `in`), eight bytes at a time.
+inline void LowerAsciiBytes(const char* in, char* o, std::size_t n) {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         std::uint64_t x;
@@ -160,6 +156,12 @@ inline void LowerAsciiInto(std::string_view text, std::string& out) {
         char c = in[i];
         o[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     }
+}
+
+// `text` with ASCII A-Z lowered (as rebound::AsciiLower), eight bytes at a time.
+inline void LowerAsciiInto(std::string_view text, std::string& out) {
+    out.resize(text.size());
+    LowerAsciiBytes(text.data(), out.data(), text.size());
 }
 
 // As rebound::EqualsIgnoreCase (ASCII A-Z only), inline and eight bytes at a time: header lookups
@@ -190,9 +192,10 @@ inline bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
     return text.size() >= prefix.size() && EqualsNoCase(text.substr(0, prefix.size()), prefix);
 }
 
+// A copy lowered in place: constructing from `text` costs less than resizing an empty string.
 inline std::string LowerAscii(std::string_view text) {
-    std::string out;
-    LowerAsciiInto(text, out);
+    std::string out(text);
+    LowerAsciiBytes(out.data(), out.data(), out.size());
     return out;
 }
 
