@@ -1358,23 +1358,9 @@ bool IsAutoReply(const Headers& h) {
     return false;
 }
 
-// Position of the first '<' or '>' in `text` at or after `from`, else text.size(); sixteen bytes at a
-// time.
+// Position of the first '<' or '>' in `text` at or after `from`, else text.size().
 std::size_t FindAngleBracket(std::string_view text, std::size_t from) {
-    const char* s = text.data();
-    const std::size_t n = text.size();
-    std::size_t i = from;
-#if defined(__SSE2__)
-    for (; i + 16 <= n; i += 16) {
-        __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-        auto mask = static_cast<unsigned>(_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('<')), _mm_cmpeq_epi8(block, _mm_set1_epi8('>')))));
-        if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
-    }
-#endif
-    while (i < n && s[i] != '<' && s[i] != '>')
-        ++i;
-    return i;
+    return std::min(FindEitherByte(text, '<', '>', from), text.size());
 }
 
 // The text of the message: its first text/plain part, else its first HTML part without tags

@@ -63,24 +63,32 @@ inline std::size_t FindBytes(std::string_view text, std::string_view needle, std
     return std::string_view::npos;
 }
 
-// Position of the first CR or LF in `text` at or after `from`, npos if there is none; sixteen bytes at
-// a time (header values are unfolded line by line, and most have one line).
-inline std::size_t FindLineBreak(std::string_view text, std::size_t from = 0) {
+// Position of the first `a` or `b` in `text` at or after `from`, npos if there is neither; sixteen
+// bytes at a time.
+inline std::size_t FindEitherByte(std::string_view text, char a, char b, std::size_t from = 0) {
     const char* s = text.data();
     const std::size_t n = text.size();
     std::size_t i = from;
 #if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8(a);
+    const __m128i vb = _mm_set1_epi8(b);
     for (; i + 16 <= n; i += 16) {
         __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-        auto mask = static_cast<unsigned>(_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(block, _mm_set1_epi8('\r')))));
+        auto mask = static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(block, va), _mm_cmpeq_epi8(block, vb))));
         if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
     }
 #endif
     for (; i < n; ++i) {
-        if (s[i] == '\n' || s[i] == '\r') return i;
+        if (s[i] == a || s[i] == b) return i;
     }
     return std::string_view::npos;
+}
+
+// Position of the first CR or LF in `text` at or after `from`, npos if there is none (header values
+// are unfolded line by line, and most have one line).
+inline std::size_t FindLineBreak(std::string_view text, std::size_t from = 0) {
+    return FindEitherByte(text, '\n', '\r', from);
 }
 
 // Position of `needle` (lower-case) in `text` at or after `from`, ignoring ASCII case; npos if absent.
