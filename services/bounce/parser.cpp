@@ -35,54 +35,28 @@ bool IsAlnum(char c) {
     return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 // Byte classes of addresses as tables: FindAddress looks at every byte around each '@'.
-// kAddressChar: the local part or domain of a plain address (no quoted local parts); kDomainChar:
-// what FindAddress takes into a domain.
-constexpr std::array<bool, 256> kAddressChar = [] {
+// Letters, digits, bytes of UTF-8 sequences, and `more`.
+constexpr std::array<bool, 256> AddressBytes(std::string_view more) {
     std::array<bool, 256> t{};
-    for (int c = 0; c < 256; ++c) {
+    for (int c = 0; c < 256; ++c)
         t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-    }
-    for (unsigned char c : std::string_view(".-_+=/'&%!#$*?^`{|}~"))
-        t[c] = true;
+    for (char c : more)
+        t[static_cast<unsigned char>(c)] = true;
     return t;
-}();
-constexpr std::array<bool, 256> kDomainChar = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 256; ++c) {
-        t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 || c == '.' ||
-               c == '-' || c == '_';
-    }
-    return t;
-}();
+}
+// The local part or domain of a plain address (no quoted local parts).
+constexpr std::array<bool, 256> kAddressChar = AddressBytes(".-_+=/'&%!#$*?^`{|}~");
+// What FindAddress takes into a domain.
+constexpr std::array<bool, 256> kDomainChar = AddressBytes(".-_");
+// What ValidAddress allows in a domain.
+constexpr std::array<bool, 256> kValidDomainChar = AddressBytes(".-[]:");
 
 bool IsAddressChar(char c) {
     return kAddressChar[static_cast<unsigned char>(c)];
 }
 
-// The bytes ValidAddress allows in a domain.
-constexpr std::array<bool, 256> kValidDomainChar = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 256; ++c) {
-        t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 || c == '.' ||
-               c == '-' || c == '[' || c == ']' || c == ':';
-    }
-    return t;
-}();
-
 std::string Lower(std::string_view s) {
     return LowerAscii(s);
-}
-
-// Position of `needle` (lower-case, ending in a byte that has no case, such as ':') in `text`,
-// ignoring ASCII case; npos if absent. Looks only where that last byte occurs.
-std::size_t FindIgnoreCase(std::string_view text, std::string_view needle) {
-    if (needle.empty() || needle.size() > text.size()) return needle.empty() ? 0 : std::string_view::npos;
-    const std::size_t k = needle.size() - 1;
-    for (std::size_t at = text.find(needle.back(), k); at != std::string_view::npos;
-         at = text.find(needle.back(), at + 1)) {
-        if (EqualsNoCase(text.substr(at - k, k), needle.substr(0, k))) return at - k;
-    }
-    return std::string_view::npos;
 }
 
 bool Contains(std::string_view haystack, std::string_view needle) {
@@ -808,7 +782,7 @@ std::vector<Mention> FindMentions(const Context& ctx, const std::vector<std::str
         if (raw.find('@') == std::string_view::npos) continue;
         std::string_view t = Strip(raw);
         std::string address;
-        if (std::size_t at = FindIgnoreCase(t, "rcpt to:"); at != std::string_view::npos) {
+        if (std::size_t at = FindNoCase(t, "rcpt to:"); at != std::string_view::npos) {
             address = FirstAddress(t.substr(at + 8));
         }
         if (address.empty()) {
@@ -1626,17 +1600,15 @@ bool IsUnindentedParameter(std::string_view line) {
 }
 
 // NormalizeLines for a message without CR, which changes only where a Content-Type field is followed
-// by an unindented parameter: reads only the lines from each "Content-Type:" line (found from its
-// '-' and ':', bytes without case, sixteen positions at a time) to the end of its field. False when
-// a line must change.
+// by an unindented parameter: reads only the lines from each "Content-Type:" line to the end of its
+// field. False when a line must change.
 bool CountContentTypesWithoutCr(std::string_view raw, int* content_types) {
     const char* s = raw.data();
     const std::size_t n = raw.size();
     int count = 0;
-    // `dash` is the '-' of a "content-type:" that may start a line; false when a line must change.
-    auto visit = [&](std::size_t dash) {
-        std::size_t pos = dash - 7;
-        if ((pos != 0 && s[pos - 1] != '\n') || !StartsWithNoCase(raw.substr(pos), "content-type:")) return true;
+    // `pos` is where a "content-type:" is; false when a line must change.
+    auto visit = [&](std::size_t pos) {
+        if (pos != 0 && s[pos - 1] != '\n') return true;
         ++count;
         bool in_content_type = true;  // the field's lines so far end in ';'
         bool first = true;
@@ -1652,21 +1624,9 @@ bool CountContentTypesWithoutCr(std::string_view raw, int* content_types) {
         }
         return true;
     };
-    std::size_t i = 7;
-#if defined(__SSE2__)
-    for (; i + 5 + 16 <= n; i += 16) {
-        __m128i dashes = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)), _mm_set1_epi8('-'));
-        __m128i colons =
-            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 5)), _mm_set1_epi8(':'));
-        auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(dashes, colons)));
-        while (mask != 0) {
-            if (!visit(i + static_cast<std::size_t>(__builtin_ctz(mask)))) return false;
-            mask &= mask - 1;
-        }
-    }
-#endif
-    for (; i + 5 < n; ++i) {
-        if (s[i] == '-' && s[i + 5] == ':' && !visit(i)) return false;
+    for (std::size_t at = FindNoCase(raw, "content-type:"); at != std::string_view::npos;
+         at = FindNoCase(raw, "content-type:", at + 1)) {
+        if (!visit(at)) return false;
     }
     *content_types = count;
     return true;
