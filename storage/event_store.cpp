@@ -95,7 +95,35 @@ absl::StatusOr<std::string> GetRawMessage(pqxx::connection& conn, std::int64_t r
     return *content;
 }
 
+absl::StatusOr<std::string> AdvanceFlushHorizon(pqxx::connection& conn, bool session_synchronous) {
+    std::string horizon;
+    absl::Status s = Guard("flush_horizon_advance", [&] {
+        if (session_synchronous) {
+            pqxx::nontransaction tx(conn);
+            horizon = tx.exec_prepared1("flush_horizon_advance")[0].as<std::string>();
+            return;
+        }
+        pqxx::work tx(conn);
+        tx.exec0("SET LOCAL synchronous_commit = on");
+        horizon = tx.exec_prepared1("flush_horizon_advance")[0].as<std::string>();
+        tx.commit();
+    });
+    if (!s.ok()) return s;
+    return horizon;
+}
+
+absl::StatusOr<std::string> ConfirmFlush(pqxx::connection& conn) {
+    std::string xid;
+    absl::Status s = Guard("flush_confirm", [&] {
+        pqxx::nontransaction tx(conn);
+        xid = tx.exec_prepared1("flush_confirm")[0].as<std::string>();
+    });
+    if (!s.ok()) return s;
+    return xid;
+}
+
 absl::StatusOr<std::string> FeedPosition(pqxx::connection& conn) {
+    if (auto advanced = AdvanceFlushHorizon(conn); !advanced.ok()) return advanced.status();
     std::string pos;
     absl::Status s = Guard("feed_position", [&] {
         pqxx::nontransaction tx(conn);
@@ -108,12 +136,28 @@ absl::StatusOr<std::string> FeedPosition(pqxx::connection& conn) {
 absl::StatusOr<std::vector<EventRecord>> FeedAfter(pqxx::connection& conn, std::int64_t account_id,
                                                    const std::string& txid, std::int64_t id, int limit) {
     std::vector<EventRecord> out;
-    absl::Status s = Guard("feed_after", [&] {
+    auto read = [&](const std::string& after_txid, std::int64_t after_id) {
+        return Guard("feed_after", [&] {
+            pqxx::nontransaction tx(conn);
+            for (const auto& r :
+                 tx.exec_prepared("feed_after", account_id, after_txid, after_id, limit - static_cast<int>(out.size())))
+                out.push_back(ToEvent(r));
+        });
+    };
+    if (absl::Status s = read(txid, id); !s.ok()) return s;
+    if (out.size() >= static_cast<std::size_t>(limit)) return out;
+
+    const std::string last_txid = out.empty() ? txid : out.back().txid;
+    const std::int64_t last_id = out.empty() ? id : out.back().id;
+    bool held = false;
+    absl::Status s = Guard("feed_held", [&] {
         pqxx::nontransaction tx(conn);
-        for (const auto& r : tx.exec_prepared("feed_after", account_id, txid, id, limit))
-            out.push_back(ToEvent(r));
+        held = tx.exec_prepared1("feed_held", account_id, last_txid, last_id)[0].as<bool>();
     });
     if (!s.ok()) return s;
+    if (!held) return out;
+    if (auto advanced = AdvanceFlushHorizon(conn); !advanced.ok()) return advanced.status();
+    if (s = read(last_txid, last_id); !s.ok()) return s;
     return out;
 }
 

@@ -45,10 +45,28 @@ absl::StatusOr<EventRecord> GetEvent(pqxx::connection& conn, std::int64_t accoun
 // NOT_FOUND once retention removed it.
 absl::StatusOr<std::string> GetRawMessage(pqxx::connection& conn, std::int64_t raw_message_id);
 
-// The feed position before which every transaction has ended.
+// The event feed serves events in (transaction id, event id) order, from transactions that
+// have ended and are durable: below the oldest transaction still running and below the
+// durability horizon (migrations/0011_flush_horizon.sql).
+
+// The feed position before which every transaction has ended and is durable: "from now on".
+// Moves the horizon up first (one synchronous commit), so that "now" is now.
 absl::StatusOr<std::string> FeedPosition(pqxx::connection& conn);
+// Up to `limit` events after the cursor (txid, id). When fewer are ready and the horizon alone
+// holds back an event of the account, moves the horizon up (one synchronous commit) and reads
+// on, so a feed never waits for the next ingest flush.
 absl::StatusOr<std::vector<EventRecord>> FeedAfter(pqxx::connection& conn, std::int64_t account_id,
                                                    const std::string& txid, std::int64_t id, int limit);
+
+// Moves the durability horizon up to the oldest transaction still running and commits
+// synchronously: when it returns OK, every transaction that ended before the call is durable.
+// Returns the new horizon. With `session_synchronous`, the caller promises the connection runs
+// with synchronous_commit = on and it is one statement; otherwise it sets that for its own
+// transaction.
+absl::StatusOr<std::string> AdvanceFlushHorizon(pqxx::connection& conn, bool session_synchronous = false);
+// A transaction that only takes an id, on a connection with synchronous_commit = on: when it
+// returns OK, every transaction that committed before the call is durable. Returns the id.
+absl::StatusOr<std::string> ConfirmFlush(pqxx::connection& conn);
 
 struct StatsRow {
     std::uint64_t mailing_id = 0;

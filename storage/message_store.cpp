@@ -57,12 +57,13 @@ void InsertEvents(pqxx::work& tx, const std::string& received_at, std::int64_t r
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::string& url) {
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::string& url, bool synchronous) {
     absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect(url);
     if (!conn.ok()) return conn;
     absl::Status s = Guard("ingest_session", [&] {
         pqxx::nontransaction tx(**conn, "ingest_session");
-        tx.exec0("SET plan_cache_mode = force_generic_plan");
+        tx.exec0(synchronous ? "SET plan_cache_mode = force_generic_plan; SET synchronous_commit = on"
+                             : "SET plan_cache_mode = force_generic_plan; SET synchronous_commit = off");
     });
     if (!s.ok()) return s;
     return conn;

@@ -53,8 +53,9 @@ struct StoredMessage {
 
 // A connection for StoreMessages: Connect(), with generic plans for the statements of
 // rebound_store_batch (their shape does not depend on the batch; planning each call cost more
-// than running it for small batches).
-absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::string& url);
+// than running it for small batches), and commits that wait for the WAL flush or not
+// (synchronous_commit on or off; off only where a later synchronous commit is awaited).
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::string& url, bool synchronous);
 
 // Stores the batch atomically with one statement (rebound_store_batch, autocommit): all or nothing.
 // Text fields must already be valid UTF-8 without NUL.

@@ -122,6 +122,6 @@ measure() {
 measure "smtp-source, its own $size-byte messages (stored raw; not bounces, so no events)" smtp_source_rate stored
 measure "dsn_load, distinct ~$size-byte DSNs, one envelope token each (parsed, 1 event + suppression each)" \
   dsn_load_rate events
-echo "PostgreSQL synchronous_commit=on: each 250 is sent after the commit is flushed"
+echo "each 250 is sent after the commit is flushed (ingest.pipelined_flush=${REBOUND_INGEST_PIPELINED_FLUSH:-true})"
 echo "reboundd-us, postgres-us: CPU time (user+system) per message used by reboundd and by the PostgreSQL cluster"
 echo "batch: messages per group commit (one transaction each)"

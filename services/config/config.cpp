@@ -173,6 +173,7 @@ std::vector<Field> Fields(Config& c) {
         Int("envelope.stale_after_days", &c.envelope.stale_after_days, 1, 3650),
         Int("ingest.writers", &c.ingest.writers, 1, 64),
         Int("ingest.max_batch", &c.ingest.max_batch, 1, 10000),
+        Bool("ingest.pipelined_flush", &c.ingest.pipelined_flush),
         Int("ingest.max_queue", &c.ingest.max_queue, 1, 1'000'000),
         Int("ingest.domain_refresh_seconds", &c.ingest.domain_refresh_seconds, 1, 86400),
         Int("retention.raw_message_days", &c.retention.raw_message_days, 1, 36500),

@@ -71,7 +71,12 @@ struct IngestConfig {
     // (messages are parsed before they queue), which measured fastest on 2 cores; more let
     // commits overlap where fsync is slow or there are cores to spare.
     std::int64_t writers = 1;
-    std::int64_t max_batch = 128;              // messages per transaction (group commit)
+    std::int64_t max_batch = 128;  // messages per transaction (group commit)
+    // Writers commit without waiting for the WAL flush and go on with the next batch; one
+    // flusher thread then commits a synchronous transaction, whose flush covers every batch
+    // committed before it, and only then answers 250 to them. Off: each writer waits for its
+    // own flush. The 250 comes after the flush either way; see migrations/0011 for the feed.
+    bool pipelined_flush = true;
     std::int64_t max_queue = 5000;             // waiting messages; beyond, 451 4.3.2 (try later)
     std::int64_t domain_refresh_seconds = 30;  // how often registered domains are reloaded
 };

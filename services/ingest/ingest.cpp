@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 
 #include "services/bounce/parser.h"
@@ -10,6 +11,7 @@
 #include "services/common/strings.h"
 #include "services/envelope/day.h"
 #include "storage/database.h"
+#include "storage/event_store.h"
 
 namespace rebound::ingest {
 namespace {
@@ -25,6 +27,10 @@ constexpr std::size_t kInlineParseBytes = 256 * 1024;
 // A batch's raw messages travel as one bytea parameter (at most 1 GB in PostgreSQL): once a
 // batch holds this many bytes, the rest wait for the next one.
 constexpr std::size_t kMaxBatchBytes = 32 * 1024 * 1024;
+
+// How often, at most, the flusher moves the event feed's durability horizon (a row update)
+// with its flush. A feed reader that finds an event held back by it moves it itself.
+constexpr auto kHorizonInterval = std::chrono::milliseconds(20);
 
 bool IsRoleMailbox(std::string_view local) {
     return EqualsIgnoreCase(local, "postmaster") || EqualsIgnoreCase(local, "abuse");
@@ -175,20 +181,28 @@ Ingest::~Ingest() {
 }
 
 void Ingest::Start() {
+    if (config_.pipelined_flush) flusher_ = std::thread([this] { FlusherLoop(); });
     for (int i = 0; i < config_.writers; ++i)
-        writers_.emplace_back([this, i] { WriterLoop(i); });
+        writers_.emplace_back([this] { WriterLoop(); });
 }
 
 void Ingest::Stop() {
     {
         std::lock_guard lock(mu_);
-        if (stopping_ && writers_.empty()) return;
+        if (stopping_ && writers_.empty() && !flusher_.joinable()) return;
         stopping_ = true;
     }
     cv_.notify_all();
     for (auto& t : writers_)
         t.join();
     writers_.clear();
+    // The writers are done: what they committed is confirmed (or refused) before the flusher ends.
+    {
+        std::lock_guard lock(flush_mu_);
+        flusher_stopping_ = true;
+    }
+    flush_cv_.notify_all();
+    if (flusher_.joinable()) flusher_.join();
 }
 
 smtp::Reply Ingest::CheckRecipient(const smtp::SessionInfo& /*session*/, const std::string& address) {
@@ -250,7 +264,7 @@ void Ingest::Deliver(const smtp::SessionInfo& session, smtp::Envelope envelope, 
     cv_.notify_one();
 }
 
-void Ingest::WriterLoop(int index) {
+void Ingest::WriterLoop() {
     std::unique_ptr<pqxx::connection> conn;
     while (true) {
         std::vector<Job> jobs;
@@ -270,11 +284,78 @@ void Ingest::WriterLoop(int index) {
                 queue_.pop_front();
             }
         }
-        WriteBatch(jobs, conn, index);
+        WriteBatch(jobs, conn);
     }
 }
 
-void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection>& conn, int writer) {
+void Ingest::Acknowledge(const Committed& c) {
+    log::Info("ingest.stored")
+        .Kv("session", c.job.session.session_id)
+        .Kv("raw_id", c.stored.raw_message_id)
+        .Kv("events", c.stored.events)
+        .Kv("parse", c.parse_state)
+        .Kv("duplicate", c.stored.duplicate);
+    c.job.done(Make(250, "2.0.0", StrCat("Ok: stored as ", c.stored.raw_message_id)));
+}
+
+void Ingest::Refuse(const Job& job, const absl::Status& status, const char* stage) {
+    counters_.storage_failures.fetch_add(1, std::memory_order_relaxed);
+    log::Error("ingest.failed")
+        .Kv("session", job.session.session_id)
+        .Kv("stage", stage)
+        .Kv("error", std::string(status.message()));
+    job.done(Make(451, "4.3.0", "Temporary storage failure, try again later"));
+}
+
+void Ingest::FlusherLoop() {
+    std::unique_ptr<pqxx::connection> conn;
+    std::chrono::steady_clock::time_point horizon_moved{};
+    while (true) {
+        std::vector<Committed> batch;
+        {
+            std::unique_lock lock(flush_mu_);
+            flush_cv_.wait(lock, [this] { return flusher_stopping_ || !committed_.empty(); });
+            if (committed_.empty()) break;  // stopping, nothing left
+            batch.swap(committed_);
+        }
+        // Every batch here returned from its COMMIT before this transaction starts, so its
+        // commit record is before this one's in the WAL, and this flush covers it.
+        absl::Status status;
+        if (conn == nullptr || !conn->is_open()) {
+            auto fresh = storage::ConnectForIngest(db_url_, /*synchronous=*/true);
+            if (fresh.ok()) {
+                conn = std::move(*fresh);
+            } else {
+                status = fresh.status();
+            }
+        }
+        if (status.ok()) {
+            // The feed's durability horizon moves with a flush now and then; the other flushes
+            // are a bare transaction id, which costs PostgreSQL much less than the row update.
+            const auto now = std::chrono::steady_clock::now();
+            const bool move_horizon = now - horizon_moved >= kHorizonInterval;
+            absl::StatusOr<std::string> horizon =
+                move_horizon ? storage::AdvanceFlushHorizon(*conn, /*session_synchronous=*/true)
+                             : storage::ConfirmFlush(*conn);
+            if (horizon.ok() && move_horizon) horizon_moved = now;
+            if (!horizon.ok()) {
+                status = horizon.status();
+                conn.reset();
+            }
+        }
+        if (status.ok()) counters_.flushes.fetch_add(1, std::memory_order_relaxed);
+        for (const Committed& c : batch) {
+            if (status.ok()) {
+                Acknowledge(c);
+            } else {
+                counters_.unconfirmed.fetch_add(1, std::memory_order_relaxed);
+                Refuse(c.job, status, "flush");
+            }
+        }
+    }
+}
+
+void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection>& conn) {
     std::shared_ptr<const DomainSnapshot> snapshot = domains_->Snapshot();
     const DomainSnapshot empty_snapshot({});
     const DomainSnapshot& domains = snapshot != nullptr ? *snapshot : empty_snapshot;
@@ -290,7 +371,7 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     auto store =
         [&](const std::vector<storage::MessageRow>& batch) -> absl::StatusOr<std::vector<storage::StoredMessage>> {
         if (conn == nullptr || !conn->is_open()) {
-            auto fresh = storage::ConnectForIngest(db_url_);
+            auto fresh = storage::ConnectForIngest(db_url_, /*synchronous=*/!config_.pipelined_flush);
             if (!fresh.ok()) return fresh.status();
             conn = std::move(*fresh);
         }
@@ -298,8 +379,9 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
         if (!result.ok() && result.status().code() == absl::StatusCode::kUnavailable) conn.reset();
         return result;
     };
+    // Committed: answered now, or once the flusher has confirmed the flush.
+    std::vector<Committed> committed;
     auto finish = [&](std::size_t i, const storage::StoredMessage& stored) {
-        const Job& job = jobs[i];
         if (stored.duplicate) {
             counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
         } else {
@@ -307,21 +389,22 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
             counters_.events.fetch_add(static_cast<std::uint64_t>(stored.events), std::memory_order_relaxed);
             if (rows[i].parse_state == "unparsed") counters_.unparsed.fetch_add(1, std::memory_order_relaxed);
         }
-        log::Info("ingest.stored")
-            .Kv("session", job.session.session_id)
-            .Kv("raw_id", stored.raw_message_id)
-            .Kv("events", stored.events)
-            .Kv("parse", rows[i].parse_state)
-            .Kv("duplicate", stored.duplicate);
-        job.done(Make(250, "2.0.0", StrCat("Ok: stored as ", stored.raw_message_id)));
+        committed.push_back(Committed{std::move(jobs[i]), stored, rows[i].parse_state});
     };
-    auto fail = [&](std::size_t i, const absl::Status& status) {
-        counters_.storage_failures.fetch_add(1, std::memory_order_relaxed);
-        log::Error("ingest.failed")
-            .Kv("session", jobs[i].session.session_id)
-            .Kv("writer", writer)
-            .Kv("error", std::string(status.message()));
-        jobs[i].done(Make(451, "4.3.0", "Temporary storage failure, try again later"));
+    auto fail = [&](std::size_t i, const absl::Status& status) { Refuse(jobs[i], status, "commit"); };
+    auto hand_over = [&] {
+        if (committed.empty()) return;
+        if (!config_.pipelined_flush) {
+            for (const Committed& c : committed)
+                Acknowledge(c);
+            return;
+        }
+        {
+            std::lock_guard lock(flush_mu_);
+            for (Committed& c : committed)
+                committed_.push_back(std::move(c));
+        }
+        flush_cv_.notify_one();
     };
 
     counters_.batches.fetch_add(1, std::memory_order_relaxed);
@@ -329,6 +412,7 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     if (result.ok()) {
         for (std::size_t i = 0; i < rows.size(); ++i)
             finish(i, (*result)[i]);
+        hand_over();
         return;
     }
     if (result.status().code() == absl::StatusCode::kUnavailable) {
@@ -357,6 +441,7 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
             fail(i, single.status());
         }
     }
+    hand_over();
 }
 
 }  // namespace rebound::ingest

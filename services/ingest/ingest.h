@@ -3,9 +3,14 @@
 // feedback domain + verified envelope token, or postmaster@/abuse@), and stores each
 // accepted message with its parsed bounce events durably before the 250: messages of
 // concurrent sessions are grouped into one transaction (group commit) by writer threads.
+// With pipelined_flush (the default) a writer commits without waiting for the WAL flush and
+// goes on with the next batch, while a flusher thread commits one synchronous transaction at a
+// time: its flush covers every batch committed before it, and only then do those get 250.
 //
 // Guarantees: a message gets 250 only after its transaction committed; on any storage
-// failure it gets 451 4.3.0 and nothing of it remains. A message the parser cannot handle
+// failure it gets 451 4.3.0 and nothing of it remains, or all of it (when the commit went
+// through but the flush could not be confirmed: the sender's retry is then a duplicate). A
+// message the parser cannot handle
 // is stored raw and marked unparsed. A message delivered again with the same envelope and
 // content (a retry after a lost reply) is stored once.
 
@@ -29,12 +34,14 @@
 namespace rebound::ingest {
 
 struct IngestCounters {
-    std::atomic<std::uint64_t> stored{0};
+    std::atomic<std::uint64_t> stored{0};  // committed (pipelined: 250 once the flush confirms it)
     std::atomic<std::uint64_t> duplicates{0};
     std::atomic<std::uint64_t> unparsed{0};
     std::atomic<std::uint64_t> events{0};
     std::atomic<std::uint64_t> batches{0};
-    std::atomic<std::uint64_t> storage_failures{0};
+    std::atomic<std::uint64_t> storage_failures{0};  // messages answered 451 4.3.0
+    std::atomic<std::uint64_t> flushes{0};           // synchronous commits that confirmed batches
+    std::atomic<std::uint64_t> unconfirmed{0};       // committed, but the flush failed: 451
     std::atomic<std::uint64_t> queue_full{0};
     std::atomic<std::uint64_t> rcpt_accepted{0};
     std::atomic<std::uint64_t> rcpt_unknown_token{0};
@@ -51,6 +58,8 @@ struct IngestCounters {
         REBOUND_INGEST_COUNTER(events);
         REBOUND_INGEST_COUNTER(batches);
         REBOUND_INGEST_COUNTER(storage_failures);
+        REBOUND_INGEST_COUNTER(flushes);
+        REBOUND_INGEST_COUNTER(unconfirmed);
         REBOUND_INGEST_COUNTER(queue_full);
         REBOUND_INGEST_COUNTER(rcpt_accepted);
         REBOUND_INGEST_COUNTER(rcpt_unknown_token);
@@ -77,7 +86,8 @@ class Ingest final : public smtp::Delegate {
     Ingest& operator=(const Ingest&) = delete;
 
     void Start();
-    // Writes what is queued, then stops the writers. Deliveries after Stop() get 451.
+    // Writes what is queued and confirms it, then stops the writers and the flusher.
+    // Deliveries after Stop() get 421.
     void Stop();
 
     smtp::Reply CheckRecipient(const smtp::SessionInfo& session, const std::string& address) override;
@@ -94,8 +104,17 @@ class Ingest final : public smtp::Delegate {
         std::optional<storage::MessageRow> row;  // parsed already (by Deliver's caller's thread)
         std::function<void(smtp::Reply)> done;
     };
-    void WriterLoop(int index);
-    void WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection>& conn, int writer);
+    // A message committed by a writer, waiting for the flush that makes it durable.
+    struct Committed {
+        Job job;
+        storage::StoredMessage stored;
+        std::string parse_state;
+    };
+    void WriterLoop();
+    void WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection>& conn);
+    void FlusherLoop();
+    void Acknowledge(const Committed& c);
+    void Refuse(const Job& job, const absl::Status& status, const char* stage);
 
     const config::IngestConfig config_;
     const std::string db_url_;
@@ -108,6 +127,13 @@ class Ingest final : public smtp::Delegate {
     std::deque<Job> queue_;
     bool stopping_ = false;
     std::vector<std::thread> writers_;
+
+    // Between the writers and the flusher (pipelined_flush only).
+    std::mutex flush_mu_;
+    std::condition_variable flush_cv_;
+    std::vector<Committed> committed_;
+    bool flusher_stopping_ = false;
+    std::thread flusher_;
 };
 
 }  // namespace rebound::ingest

@@ -108,8 +108,7 @@ class IngestTest : public testing::PgTest {
         StartServer(db().url());
     }
 
-    void StartServer(const std::string& db_url) {
-        config::IngestConfig ingest_config;
+    void StartServer(const std::string& db_url, config::IngestConfig ingest_config = {}) {
         ingest_ = std::make_unique<Ingest>(ingest_config, db_url, domains_.get(), codec_.get());
         ingest_->Start();
         smtp::ServerOptions options;
@@ -264,19 +263,19 @@ TEST_F(IngestTest, AMessageTheParserRejectsIsKeptRawAsUnparsed) {
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events"), 0);
 }
 
-TEST_F(IngestTest, ConcurrentSessionsShareTransactions) {
-    constexpr int kSessions = 8;
-    constexpr int kPerSession = 25;
+// Sends kSessions x kPerSession distinct DSNs over concurrent sessions; returns the 250s.
+int SendConcurrently(int port, int sessions, int per_session, std::uint64_t mailing,
+                     const std::function<std::string(std::uint64_t, std::uint64_t)>& address) {
     std::vector<std::thread> threads;
     std::atomic<int> ok{0};
-    for (int s = 0; s < kSessions; ++s) {
+    for (int s = 0; s < sessions; ++s) {
         threads.emplace_back([&, s] {
             SmtpClient client;
-            if (!client.Connect("127.0.0.1", port_)) return;
-            for (int i = 0; i < kPerSession; ++i) {
-                const std::string tag = std::to_string(s) + "-" + std::to_string(i);
+            if (!client.Connect("127.0.0.1", port)) return;
+            for (int i = 0; i < per_session; ++i) {
+                const std::string tag = std::to_string(mailing) + "-" + std::to_string(s) + "-" + std::to_string(i);
                 if (client
-                        .Send("", {Address(500, static_cast<std::uint64_t>(s * 1000 + i))},
+                        .Send("", {address(mailing, static_cast<std::uint64_t>(s * 1000 + i))},
                               Dsn("user" + tag + "@example.com", "5.1.1", "x@example.org", tag))
                         .code == 250) {
                     ok.fetch_add(1);
@@ -287,11 +286,64 @@ TEST_F(IngestTest, ConcurrentSessionsShareTransactions) {
     }
     for (auto& t : threads)
         t.join();
-    EXPECT_EQ(ok.load(), kSessions * kPerSession);
+    return ok.load();
+}
+
+TEST_F(IngestTest, ConcurrentSessionsShareTransactions) {
+    constexpr int kSessions = 8;
+    constexpr int kPerSession = 25;
+    auto address = [&](std::uint64_t m, std::uint64_t r) { return Address(m, r); };
+    EXPECT_EQ(SendConcurrently(port_, kSessions, kPerSession, 500, address), kSessions * kPerSession);
     EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), kSessions * kPerSession);
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 500"), kSessions * kPerSession);
-    EXPECT_LT(ingest_->counters().batches.load(), static_cast<std::uint64_t>(kSessions * kPerSession))
+    const std::uint64_t batches = ingest_->counters().batches.load();
+    const std::uint64_t flushes = ingest_->counters().flushes.load();
+    EXPECT_LT(batches, static_cast<std::uint64_t>(kSessions * kPerSession))
         << "messages of concurrent sessions were grouped";
+    // Pipelined (the default): every 250 waited for a flusher's synchronous commit, and one
+    // such commit confirms every batch committed before it.
+    EXPECT_GE(flushes, 1u);
+    EXPECT_LE(flushes, batches);
+    EXPECT_EQ(ingest_->counters().unconfirmed.load(), 0u);
+}
+
+TEST_F(IngestTest, WithoutThePipelinedFlushEachBatchWaitsForItsOwnCommit) {
+    server_->Shutdown(std::chrono::seconds(5));
+    ingest_->Stop();
+    config::IngestConfig config;
+    config.pipelined_flush = false;
+    StartServer(db().url(), config);
+    auto address = [&](std::uint64_t m, std::uint64_t r) { return Address(m, r); };
+    EXPECT_EQ(SendConcurrently(port_, 4, 10, 501, address), 40);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 501"), 40);
+    EXPECT_EQ(ingest_->counters().stored.load(), 40u);
+    EXPECT_EQ(ingest_->counters().flushes.load(), 0u) << "no flusher";
+}
+
+TEST_F(IngestTest, StopConfirmsEverythingCommittedBeforeItReturns) {
+    // Deliveries straight to the delegate, then Stop() at once: each gets its answer, every
+    // 250 is stored, and no callback runs after Stop() returned.
+    constexpr int kMessages = 30;
+    std::atomic<bool> stopped{false};
+    std::atomic<int> late{0};
+    std::vector<int> codes(kMessages, 0);
+    smtp::SessionInfo session;
+    session.session_id = 777;
+    session.client_address = "127.0.0.1";
+    for (int i = 0; i < kMessages; ++i) {
+        smtp::Envelope envelope;
+        envelope.recipients = {Address(502, static_cast<std::uint64_t>(i))};
+        ingest_->Deliver(session, envelope, Dsn("stop" + std::to_string(i) + "@example.com"), [&, i](smtp::Reply r) {
+            codes[static_cast<std::size_t>(i)] = r.code;
+            if (stopped.load()) late.fetch_add(1);
+        });
+    }
+    ingest_->Stop();
+    stopped = true;
+    EXPECT_EQ(late.load(), 0);
+    for (int i = 0; i < kMessages; ++i)
+        EXPECT_EQ(codes[static_cast<std::size_t>(i)], 250) << i;
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 502"), kMessages);
 }
 
 TEST_F(IngestTest, UnreachableDatabaseGives451AndStoresNothing) {

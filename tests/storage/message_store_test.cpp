@@ -1,12 +1,17 @@
 // StoreMessages: a whole group commit in one call (rebound_store_batch), with deduplication
 // inside the batch and against earlier batches, events per message, and the suppression
-// policy applied event by event in order.
+// policy applied event by event in order. And the event feed's durability horizon, which
+// holds back what a writer committed without waiting for the flush.
 
 #include "storage/message_store.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "storage/database.h"
+#include "storage/event_store.h"
 #include "tests/support/pg_test.h"
 
 namespace rebound::storage {
@@ -20,7 +25,7 @@ class MessageStoreTest : public testing::PgTest {
         pqxx::work tx(*conn);
         account_ = tx.exec1("INSERT INTO accounts (name) VALUES ('store') RETURNING id")[0].as<std::int64_t>();
         tx.commit();
-        auto prepared = ConnectForIngest(db().url());  // as the ingest writers connect
+        auto prepared = ConnectForIngest(db().url(), /*synchronous=*/true);  // as the ingest writers connect
         ASSERT_TRUE(prepared.ok()) << prepared.status();
         conn_ = std::move(*prepared);
         pqxx::nontransaction check(*conn_);
@@ -191,6 +196,123 @@ TEST_F(MessageStoreTest, AnEmptyBatchStoresNothing) {
     auto stored = StoreMessages(*conn_, {});
     ASSERT_TRUE(stored.ok()) << stored.status();
     EXPECT_TRUE(stored->empty());
+}
+
+// The feed's durability horizon (migrations/0011): a batch committed with synchronous_commit =
+// off is visible at once but not yet durable, and the feed must not serve it until a
+// synchronous commit has moved the horizon past it.
+class FeedHorizonTest : public MessageStoreTest {
+  protected:
+    // The raw feed query, without FeedAfter's moving of the horizon.
+    std::int64_t Served() const {
+        pqxx::nontransaction tx(*conn_);
+        return static_cast<std::int64_t>(tx.exec_prepared("feed_after", account_, "0", 0, 100).size());
+    }
+    bool Held() const {
+        pqxx::nontransaction tx(*conn_);
+        return tx.exec_prepared1("feed_held", account_, "0", 0)[0].as<bool>();
+    }
+    std::string Horizon() const {
+        pqxx::nontransaction tx(*conn_);
+        return tx.exec1("SELECT horizon::text FROM ingest_flush_horizon")[0].as<std::string>();
+    }
+    std::string StoreAsync(unsigned char id, const std::string& recipient) {
+        auto writer = ConnectForIngest(db().url(), /*synchronous=*/false);
+        EXPECT_TRUE(writer.ok()) << writer.status();
+        MessageRow m = Message(id, recipient);
+        m.events.push_back(Event(recipient, "hard", 10));
+        auto stored = StoreMessages(**writer, {m});
+        EXPECT_TRUE(stored.ok()) << stored.status();
+        pqxx::nontransaction tx(**writer);
+        return tx
+            .exec1("SELECT txid::text FROM bounce_events WHERE account_id = " + std::to_string(account_) +
+                   " ORDER BY id DESC LIMIT 1")[0]
+            .as<std::string>();
+    }
+    static std::int64_t Xid(const std::string& s) { return std::stoll(s); }
+    // The snapshot xmin is the cluster's: a transaction of a suite running beside this one
+    // holds it back for a moment. Waits until every transaction up to `txid` has ended.
+    void WaitForXminPast(const std::string& txid) const {
+        for (int i = 0; i < 1000; ++i) {
+            pqxx::nontransaction tx(*conn_);
+            if (tx.exec1("SELECT pg_snapshot_xmin(pg_current_snapshot()) > '" + txid + "'::xid8")[0].as<bool>()) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ADD_FAILURE() << "transactions older than " << txid << " still running after 10 s";
+    }
+};
+
+TEST_F(FeedHorizonTest, AnAsynchronousCommitIsServedOnlyOnceTheHorizonPassesIt) {
+    const std::string txid = StoreAsync(40, "async@example.org");
+    WaitForXminPast(txid);
+    EXPECT_LE(Xid(Horizon()), Xid(txid));
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE account_id = " + std::to_string(account_)), 1)
+        << "visible to other sessions at once";
+    EXPECT_EQ(Served(), 0) << "but not served by the feed";
+    EXPECT_TRUE(Held());
+
+    // A flush confirmation makes it durable but does not move the horizon: still held.
+    auto flusher = ConnectForIngest(db().url(), /*synchronous=*/true);
+    ASSERT_TRUE(flusher.ok()) << flusher.status();
+    ASSERT_TRUE(ConfirmFlush(**flusher).ok());
+    EXPECT_EQ(Served(), 0);
+
+    // The flusher's horizon move passes it.
+    auto moved = AdvanceFlushHorizon(**flusher, /*session_synchronous=*/true);
+    ASSERT_TRUE(moved.ok()) << moved.status();
+    EXPECT_GT(Xid(*moved), Xid(txid));
+    EXPECT_EQ(*moved, Horizon());
+    EXPECT_EQ(Served(), 1);
+    EXPECT_FALSE(Held());
+}
+
+TEST_F(FeedHorizonTest, AFeedReaderMovesTheHorizonItselfWhenHeldBack) {
+    const std::string txid = StoreAsync(41, "reader@example.org");
+    WaitForXminPast(txid);
+    ASSERT_EQ(Served(), 0);
+    auto events = FeedAfter(*conn_, account_, "0", 0, 100);
+    ASSERT_TRUE(events.ok()) << events.status();
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ((*events)[0].recipient, "reader@example.org");
+    EXPECT_EQ((*events)[0].txid, txid);
+    EXPECT_GT(Xid(Horizon()), Xid(txid));
+    // Caught up: nothing held, nothing more, and the horizon stays.
+    const std::string horizon = Horizon();
+    auto more = FeedAfter(*conn_, account_, (*events)[0].txid, (*events)[0].id, 100);
+    ASSERT_TRUE(more.ok()) << more.status();
+    EXPECT_TRUE(more->empty());
+    EXPECT_EQ(Horizon(), horizon) << "no synchronous write when nothing is held back";
+}
+
+TEST_F(FeedHorizonTest, TheStartOfFromNowOnIsDurableAndCurrent) {
+    const std::string txid = StoreAsync(42, "before@example.org");
+    WaitForXminPast(txid);
+    auto pos = FeedPosition(*conn_);
+    ASSERT_TRUE(pos.ok()) << pos.status();
+    EXPECT_GT(Xid(*pos), Xid(txid)) << "the position moved the horizon past what had committed";
+    EXPECT_LE(Xid(*pos), Xid(Horizon()));
+    auto after = FeedAfter(*conn_, account_, *pos, 0, 100);
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_TRUE(after->empty()) << "an event from before the start is not repeated";
+}
+
+TEST_F(FeedHorizonTest, TheHorizonNeverMovesBack) {
+    {
+        pqxx::nontransaction tx(*conn_);
+        tx.exec0(
+            "UPDATE ingest_flush_horizon SET horizon = (pg_snapshot_xmin(pg_current_snapshot())::text::bigint + "
+            "1000000)::text::xid8");
+    }
+    const std::string high = Horizon();
+    auto moved = AdvanceFlushHorizon(*conn_);
+    ASSERT_TRUE(moved.ok()) << moved.status();
+    EXPECT_EQ(*moved, high);
+    // The feed position is still bounded by the transactions that are running.
+    auto pos = FeedPosition(*conn_);
+    ASSERT_TRUE(pos.ok()) << pos.status();
+    EXPECT_LT(Xid(*pos), Xid(high));
+    pqxx::nontransaction tx(*conn_);
+    tx.exec0("UPDATE ingest_flush_horizon SET horizon = pg_snapshot_xmin(pg_current_snapshot())");  // for the others
 }
 
 }  // namespace
