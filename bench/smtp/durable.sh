@@ -29,6 +29,10 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  # reboundd's counters at shutdown: batches (group commits) and flushes (synchronous commits
+  # confirming them) over the whole run.
+  grep -m1 "event=reboundd.counters" "$work/reboundd.log" 2>/dev/null |
+    grep -oE "ingest_(stored|batches|flushes|storage_failures)=[0-9]+" | tr '\n' ' ' && echo
   $pg stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
