@@ -2,9 +2,9 @@
 --
 -- Ingest may commit its batches with synchronous_commit = off and answer 250 only after a
 -- later synchronous commit has flushed the WAL past them (ingest.pipelined_flush). In between,
--- the batch is visible to other sessions but not yet durable: after a crash of the machine it
--- may be gone (the sender, which got no 250, delivers it again), and its transaction id and
--- event ids may be handed out again. The feed's cursor is (transaction id, event id), so it
+-- the batch is visible to other sessions but not yet durable: after a crash (of PostgreSQL or
+-- of the machine) it may be gone (the sender, which got no 250, delivers it again), and its
+-- transaction id and event ids may be handed out again. The feed's cursor is (transaction id, event id), so it
 -- must not serve such a transaction: a consumer could move past it and then miss the new copy.
 --
 -- The horizon is the snapshot xmin of a synchronous transaction that has committed: every

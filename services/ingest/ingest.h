@@ -7,12 +7,12 @@
 // goes on with the next batch, while a flusher thread commits one synchronous transaction at a
 // time: its flush covers every batch committed before it, and only then do those get 250.
 //
-// Guarantees: a message gets 250 only after its transaction committed; on any storage
-// failure it gets 451 4.3.0 and nothing of it remains, or all of it (when the commit went
-// through but the flush could not be confirmed: the sender's retry is then a duplicate). A
-// message the parser cannot handle
-// is stored raw and marked unparsed. A message delivered again with the same envelope and
-// content (a retry after a lost reply) is stored once.
+// Guarantees: a message gets 250 only after its transaction committed and the commit was
+// flushed to disk; on any storage failure it gets 451 4.3.0 and nothing of it remains, or all
+// of it (when the commit went through but the flush could not be confirmed: the sender's retry
+// is then a duplicate). A message the parser cannot handle is stored raw and marked unparsed.
+// A message delivered again with the same envelope and content (a retry after a lost reply) is
+// stored once.
 
 #include <atomic>
 #include <condition_variable>

@@ -263,7 +263,7 @@ TEST_F(IngestTest, AMessageTheParserRejectsIsKeptRawAsUnparsed) {
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events"), 0);
 }
 
-// Sends kSessions x kPerSession distinct DSNs over concurrent sessions; returns the 250s.
+// Sends `sessions` x `per_session` distinct DSNs over concurrent sessions; returns the 250s.
 int SendConcurrently(int port, int sessions, int per_session, std::uint64_t mailing,
                      const std::function<std::string(std::uint64_t, std::uint64_t)>& address) {
     std::vector<std::thread> threads;

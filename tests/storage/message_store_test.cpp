@@ -25,7 +25,7 @@ class MessageStoreTest : public testing::PgTest {
         pqxx::work tx(*conn);
         account_ = tx.exec1("INSERT INTO accounts (name) VALUES ('store') RETURNING id")[0].as<std::int64_t>();
         tx.commit();
-        auto prepared = ConnectForIngest(db().url(), /*synchronous=*/true);  // as the ingest writers connect
+        auto prepared = ConnectForIngest(db().url(), /*synchronous=*/true);  // as a writer without pipelined_flush
         ASSERT_TRUE(prepared.ok()) << prepared.status();
         conn_ = std::move(*prepared);
         pqxx::nontransaction check(*conn_);
