@@ -53,8 +53,8 @@ absl::StatusOr<std::string> GetRawMessage(pqxx::connection& conn, std::int64_t r
 // Moves the horizon up first (one synchronous commit), so that "now" is now.
 absl::StatusOr<std::string> FeedPosition(pqxx::connection& conn);
 // Up to `limit` events after the cursor (txid, id). When fewer are ready and the horizon alone
-// holds back an event of the account, moves the horizon up (one synchronous commit) and reads
-// on, so a feed never waits for the next ingest flush.
+// has held back an event of the account for 250 ms (longer than a busy ingest flusher takes),
+// moves the horizon up (one synchronous commit) and reads on, so a feed never waits on ingest.
 absl::StatusOr<std::vector<EventRecord>> FeedAfter(pqxx::connection& conn, std::int64_t account_id,
                                                    const std::string& txid, std::int64_t id, int limit);
 
