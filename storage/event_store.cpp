@@ -11,6 +11,17 @@ std::optional<std::int64_t> Signed(const std::optional<std::uint64_t>& v) {
     return static_cast<std::int64_t>(*v);  // uint64 ids are stored bit-for-bit
 }
 
+// The one text value of a prepared query without parameters, run outside a transaction block.
+absl::StatusOr<std::string> PreparedText(pqxx::connection& conn, const char* query) {
+    std::string value;
+    absl::Status s = Guard(query, [&] {
+        pqxx::nontransaction tx(conn);
+        value = tx.exec_prepared1(query)[0].as<std::string>();
+    });
+    if (!s.ok()) return s;
+    return value;
+}
+
 EventRecord ToEvent(const pqxx::row& r) {
     EventRecord e;
     e.id = r[0].as<std::int64_t>();
@@ -96,13 +107,9 @@ absl::StatusOr<std::string> GetRawMessage(pqxx::connection& conn, std::int64_t r
 }
 
 absl::StatusOr<std::string> AdvanceFlushHorizon(pqxx::connection& conn, bool session_synchronous) {
+    if (session_synchronous) return PreparedText(conn, "flush_horizon_advance");
     std::string horizon;
     absl::Status s = Guard("flush_horizon_advance", [&] {
-        if (session_synchronous) {
-            pqxx::nontransaction tx(conn);
-            horizon = tx.exec_prepared1("flush_horizon_advance")[0].as<std::string>();
-            return;
-        }
         pqxx::work tx(conn);
         tx.exec0("SET LOCAL synchronous_commit = on");
         horizon = tx.exec_prepared1("flush_horizon_advance")[0].as<std::string>();
@@ -113,24 +120,12 @@ absl::StatusOr<std::string> AdvanceFlushHorizon(pqxx::connection& conn, bool ses
 }
 
 absl::StatusOr<std::string> ConfirmFlush(pqxx::connection& conn) {
-    std::string xid;
-    absl::Status s = Guard("flush_confirm", [&] {
-        pqxx::nontransaction tx(conn);
-        xid = tx.exec_prepared1("flush_confirm")[0].as<std::string>();
-    });
-    if (!s.ok()) return s;
-    return xid;
+    return PreparedText(conn, "flush_confirm");
 }
 
 absl::StatusOr<std::string> FeedPosition(pqxx::connection& conn) {
     if (auto advanced = AdvanceFlushHorizon(conn); !advanced.ok()) return advanced.status();
-    std::string pos;
-    absl::Status s = Guard("feed_position", [&] {
-        pqxx::nontransaction tx(conn);
-        pos = tx.exec_prepared1("feed_position")[0].as<std::string>();
-    });
-    if (!s.ok()) return s;
-    return pos;
+    return PreparedText(conn, "feed_position");
 }
 
 absl::StatusOr<std::vector<EventRecord>> FeedAfter(pqxx::connection& conn, std::int64_t account_id,
