@@ -4,7 +4,7 @@
 # discards) in the same run, with 1, 10 and 50 parallel sessions reusing connections.
 #
 #   bench/smtp/durable.sh [BUILD_DIR]          (default build/; needs `tools/build` first)
-#   BENCH_MESSAGES=20000 BENCH_SIZE=4096 BENCH_SESSIONS="1 10 50" bench/smtp/durable.sh
+#   BENCH_MESSAGES=20000 BENCH_SIZE=4096 BENCH_SESSIONS="1 10 50" BENCH_ROUNDS=3 bench/smtp/durable.sh
 #
 # Two loads, each against reboundd and against smtp-sink:
 #  - smtp-source's own messages (unique Message-Id, BENCH_SIZE bytes of body, not a bounce:
@@ -31,7 +31,7 @@ cleanup() {
   wait 2>/dev/null || true
   # reboundd's counters at shutdown: batches (group commits) and flushes (synchronous commits
   # confirming them) over the whole run.
-  grep -m1 "event=reboundd.counters" "$work/reboundd.log" 2>/dev/null |
+  grep "event=reboundd.counters" "$work/reboundd.log" 2>/dev/null | tail -1 |
     grep -oE "ingest_(stored|batches|flushes|storage_failures)=[0-9]+" | tr '\n' ' ' && echo
   $pg stop >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -100,26 +100,38 @@ dsn_load_rate() {
 us() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.0f", 1e6 * (b - a) / n }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 
-# measure TITLE SENDER COUNTER: one row per session count, reboundd then smtp-sink, with the
-# rows COUNTER saw stored and the CPU per message of reboundd and of PostgreSQL.
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+range() { tr ' ' '\n' | grep . | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
+
+# measure TITLE SENDER COUNTER: one row per session count. Each count is sent BENCH_ROUNDS
+# times (default 3), alternating reboundd and smtp-sink so that both see the same swings of a
+# shared machine; the row shows the median rate of each (and the range), the ratio of the
+# medians, the rows COUNTER saw stored, and reboundd's and PostgreSQL's CPU per message.
 measure() {
-  local sessions count before after r s cpu_r0 cpu_r1 cpu_p0 cpu_p1 raw0
+  local sessions count before after r s cpu_r0 cpu_r1 cpu_p0 cpu_p1 raw0 round rs ss rm sm
+  local rounds=${BENCH_ROUNDS:-3}
   echo "== $1"
-  printf "%-9s %14s %14s %8s %12s %12s %12s %6s\n" sessions "reboundd/s" "smtp-sink/s" ratio "$3" "reboundd-us" \
-    "postgres-us" batch
+  printf "%-9s %8s %14s %8s %14s %6s %14s %12s %12s %6s\n" sessions "reboundd/s" "(range)" "sink/s" "(range)" ratio \
+    "$3" "reboundd-us" "postgres-us" batch
   for sessions in ${BENCH_SESSIONS:-1 10 50}; do
     count=$messages
     [[ $sessions -eq 1 ]] && count=$((messages / 4))
     before=$($3)
     raw0=$(last_raw_id)
-    cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
-    r=$($2 "$smtp_port" "$sessions" "$count")
-    cpu_r1=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p1=$(pg_cpu)
+    rs="" ss="" cpu_r1=0 cpu_p1=0
+    for round in $(seq "$rounds"); do
+      cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
+      r=$($2 "$smtp_port" "$sessions" "$count")
+      cpu_r1=$(awk -v t="$cpu_r1" -v a="$cpu_r0" -v b="$(cpu_of "/proc/$reboundd_pid/stat")" 'BEGIN { print t + b - a }')
+      cpu_p1=$(awk -v t="$cpu_p1" -v a="$cpu_p0" -v b="$(pg_cpu)" 'BEGIN { print t + b - a }')
+      s=$($2 "$sink_port" "$sessions" "$count")
+      rs+=" $r" ss+=" $s"
+    done
     after=$($3)
-    s=$($2 "$sink_port" "$sessions" "$count")
-    printf "%-9s %14s %14s %8s %12s %12s %12s %6s\n" "$sessions" "$r" "$s" "$(pct "$r" "$s")" \
-      "$((after - before))/$count" "$(us "$cpu_r0" "$cpu_r1" "$count")" "$(us "$cpu_p0" "$cpu_p1" "$count")" \
-      "$(batch_size "$raw0")"
+    rm=$(median <<<"$rs") sm=$(median <<<"$ss")
+    printf "%-9s %8s %14s %8s %14s %6s %14s %12s %12s %6s\n" "$sessions" "$rm" "($(range <<<"$rs"))" "$sm" \
+      "($(range <<<"$ss"))" "$(pct "$rm" "$sm")" "$((after - before))/$((count * rounds))" \
+      "$(us 0 "$cpu_r1" $((count * rounds)))" "$(us 0 "$cpu_p1" $((count * rounds)))" "$(batch_size "$raw0")"
   done
 }
 
@@ -127,5 +139,6 @@ measure "smtp-source, its own $size-byte messages (stored raw; not bounces, so n
 measure "dsn_load, distinct ~$size-byte DSNs, one envelope token each (parsed, 1 event + suppression each)" \
   dsn_load_rate events
 echo "each 250 is sent after the commit is flushed (ingest.pipelined_flush=${REBOUND_INGEST_PIPELINED_FLUSH:-true})"
+echo "reboundd/s, sink/s: median of BENCH_ROUNDS=${BENCH_ROUNDS:-3} alternating runs (range); ratio: of the medians"
 echo "reboundd-us, postgres-us: CPU time (user+system) per message used by reboundd and by the PostgreSQL cluster"
 echo "batch: messages per group commit (one transaction each)"
