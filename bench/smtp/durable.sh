@@ -17,6 +17,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-$top/build}
 messages=${BENCH_MESSAGES:-20000}
 size=${BENCH_SIZE:-4096}
+rounds=${BENCH_ROUNDS:-3}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_ROUNDS must be a positive number, got '$rounds'" >&2; exit 2; }
 "$top/tools/install-deps" --bench
 [[ -x $build/services/reboundd/reboundd && -x $build/bench/smtp/dsn_load ]] ||
   { echo "build first: tools/build $build" >&2; exit 1; }
@@ -100,7 +102,11 @@ dsn_load_rate() {
 us() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.0f", 1e6 * (b - a) / n }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+# The median and the range (lo-hi) of the space-separated numbers on standard input.
+median() {
+  tr ' ' '\n' | grep . | sort -n |
+    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 range() { tr ' ' '\n' | grep . | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
 
 # measure TITLE SENDER COUNTER: one row per session count. Each count is sent BENCH_ROUNDS
@@ -108,8 +114,7 @@ range() { tr ' ' '\n' | grep . | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } 
 # shared machine; the row shows the median rate of each (and the range), the ratio of the
 # medians, the rows COUNTER saw stored, and reboundd's and PostgreSQL's CPU per message.
 measure() {
-  local sessions count before after r s cpu_r0 cpu_r1 cpu_p0 cpu_p1 raw0 round rs ss rm sm
-  local rounds=${BENCH_ROUNDS:-3}
+  local sessions count before after r s cpu_r0 cpu_p0 cpu_r cpu_p raw0 round rates sinks rate sink
   echo "== $1"
   printf "%-9s %8s %14s %8s %14s %6s %14s %12s %12s %6s\n" sessions "reboundd/s" "(range)" "sink/s" "(range)" ratio \
     "$3" "reboundd-us" "postgres-us" batch
@@ -118,20 +123,20 @@ measure() {
     [[ $sessions -eq 1 ]] && count=$((messages / 4))
     before=$($3)
     raw0=$(last_raw_id)
-    rs="" ss="" cpu_r1=0 cpu_p1=0
+    rates="" sinks="" cpu_r=0 cpu_p=0
     for round in $(seq "$rounds"); do
       cpu_r0=$(cpu_of "/proc/$reboundd_pid/stat") cpu_p0=$(pg_cpu)
       r=$($2 "$smtp_port" "$sessions" "$count")
-      cpu_r1=$(awk -v t="$cpu_r1" -v a="$cpu_r0" -v b="$(cpu_of "/proc/$reboundd_pid/stat")" 'BEGIN { print t + b - a }')
-      cpu_p1=$(awk -v t="$cpu_p1" -v a="$cpu_p0" -v b="$(pg_cpu)" 'BEGIN { print t + b - a }')
+      cpu_r=$(awk -v t="$cpu_r" -v a="$cpu_r0" -v b="$(cpu_of "/proc/$reboundd_pid/stat")" 'BEGIN { print t + b - a }')
+      cpu_p=$(awk -v t="$cpu_p" -v a="$cpu_p0" -v b="$(pg_cpu)" 'BEGIN { print t + b - a }')
       s=$($2 "$sink_port" "$sessions" "$count")
-      rs+=" $r" ss+=" $s"
+      rates+=" $r" sinks+=" $s"
     done
     after=$($3)
-    rm=$(median <<<"$rs") sm=$(median <<<"$ss")
-    printf "%-9s %8s %14s %8s %14s %6s %14s %12s %12s %6s\n" "$sessions" "$rm" "($(range <<<"$rs"))" "$sm" \
-      "($(range <<<"$ss"))" "$(pct "$rm" "$sm")" "$((after - before))/$((count * rounds))" \
-      "$(us 0 "$cpu_r1" $((count * rounds)))" "$(us 0 "$cpu_p1" $((count * rounds)))" "$(batch_size "$raw0")"
+    rate=$(median <<<"$rates") sink=$(median <<<"$sinks")
+    printf "%-9s %8s %14s %8s %14s %6s %14s %12s %12s %6s\n" "$sessions" "$rate" "($(range <<<"$rates"))" "$sink" \
+      "($(range <<<"$sinks"))" "$(pct "$rate" "$sink")" "$((after - before))/$((count * rounds))" \
+      "$(us 0 "$cpu_r" $((count * rounds)))" "$(us 0 "$cpu_p" $((count * rounds)))" "$(batch_size "$raw0")"
   done
 }
 
@@ -139,6 +144,6 @@ measure "smtp-source, its own $size-byte messages (stored raw; not bounces, so n
 measure "dsn_load, distinct ~$size-byte DSNs, one envelope token each (parsed, 1 event + suppression each)" \
   dsn_load_rate events
 echo "each 250 is sent after the commit is flushed (ingest.pipelined_flush=${REBOUND_INGEST_PIPELINED_FLUSH:-true})"
-echo "reboundd/s, sink/s: median of BENCH_ROUNDS=${BENCH_ROUNDS:-3} alternating runs (range); ratio: of the medians"
+echo "reboundd/s, sink/s: median of BENCH_ROUNDS=$rounds alternating runs (range); ratio: of the medians"
 echo "reboundd-us, postgres-us: CPU time (user+system) per message used by reboundd and by the PostgreSQL cluster"
 echo "batch: messages per group commit (one transaction each)"
