@@ -31,10 +31,15 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  # reboundd's counters at shutdown: batches (group commits) and flushes (synchronous commits
-  # confirming them) over the whole run.
+  # reboundd's counters at shutdown, over the whole run: batches (group commits), flushes
+  # (synchronous commits confirming them), and the mean time a message spent queued, in its
+  # batch, and between its commit and its 250.
   grep "event=reboundd.counters" "$work/reboundd.log" 2>/dev/null | tail -1 |
-    grep -oE "ingest_(stored|batches|flushes|storage_failures)=[0-9]+" | tr '\n' ' ' && echo
+    grep -oE "ingest_(stored|duplicates|batches|flushes|storage_failures|wait_us|execute_us|confirm_us)=[0-9]+" |
+    awk -F= '{ v[$1] = $2; if ($1 !~ /_us$/) printf "%s ", $0 }
+      END { n = v["ingest_stored"] + v["ingest_duplicates"]; if (n > 0)
+              printf "mean us: queued %.0f, in batch %.0f, commit to 250 %.0f", v["ingest_wait_us"] / n,
+                     v["ingest_execute_us"] / n, v["ingest_confirm_us"] / n; print "" }' || true
   $pg stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }

@@ -16,6 +16,13 @@
 namespace rebound::ingest {
 namespace {
 
+// Whole microseconds from `from` to `to`; 0 if the clock reads them the other way round.
+std::uint64_t MicrosBetween(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
+    return to > from
+               ? static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(to - from).count())
+               : 0;
+}
+
 // Cap on events written for one message (records x attributed recipients).
 constexpr std::size_t kMaxEventsPerMessage = 1000;
 
@@ -259,7 +266,8 @@ void Ingest::Deliver(const smtp::SessionInfo& session, smtp::Envelope envelope, 
             done(Make(451, "4.3.2", "Too busy to store the message now, try again later"));
             return;
         }
-        queue_.push_back(Job{session, std::move(envelope), std::move(message), std::move(row), std::move(done)});
+        queue_.push_back(Job{session, std::move(envelope), std::move(message), std::move(row), std::move(done),
+                             std::chrono::steady_clock::now()});
     }
     cv_.notify_one();
 }
@@ -289,6 +297,8 @@ void Ingest::WriterLoop() {
 }
 
 void Ingest::Acknowledge(const Committed& c) {
+    counters_.confirm_us.fetch_add(MicrosBetween(c.committed_at, std::chrono::steady_clock::now()),
+                                   std::memory_order_relaxed);
     log::Info("ingest.stored")
         .Kv("session", c.job.session.session_id)
         .Kv("raw_id", c.stored.raw_message_id)
@@ -356,6 +366,7 @@ void Ingest::FlusherLoop() {
 }
 
 void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection>& conn) {
+    const auto started = std::chrono::steady_clock::now();
     std::shared_ptr<const DomainSnapshot> snapshot = domains_->Snapshot();
     const DomainSnapshot empty_snapshot({});
     const DomainSnapshot& domains = snapshot != nullptr ? *snapshot : empty_snapshot;
@@ -389,7 +400,10 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
             counters_.events.fetch_add(static_cast<std::uint64_t>(stored.events), std::memory_order_relaxed);
             if (rows[i].parse_state == "unparsed") counters_.unparsed.fetch_add(1, std::memory_order_relaxed);
         }
-        committed.push_back(Committed{std::move(jobs[i]), stored, rows[i].parse_state});
+        const auto now = std::chrono::steady_clock::now();
+        counters_.wait_us.fetch_add(MicrosBetween(jobs[i].queued_at, started), std::memory_order_relaxed);
+        counters_.execute_us.fetch_add(MicrosBetween(started, now), std::memory_order_relaxed);
+        committed.push_back(Committed{std::move(jobs[i]), stored, rows[i].parse_state, now});
     };
     auto fail = [&](std::size_t i, const absl::Status& status) { Refuse(jobs[i], status, "commit"); };
     auto hand_over = [&] {

@@ -15,6 +15,7 @@
 // stored once.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -47,6 +48,12 @@ struct IngestCounters {
     std::atomic<std::uint64_t> rcpt_unknown_token{0};
     std::atomic<std::uint64_t> rcpt_relay_denied{0};
     std::atomic<std::uint64_t> rcpt_no_directory{0};
+    // Where a stored message's time went, summed over stored messages and duplicates (divide by
+    // stored + duplicates for the mean): queued before its batch started, in its batch (building
+    // the rows and the statement, up to the commit), and from the commit to its 250 (the flush).
+    std::atomic<std::uint64_t> wait_us{0};
+    std::atomic<std::uint64_t> execute_us{0};
+    std::atomic<std::uint64_t> confirm_us{0};
 
     // Calls f(name, value) for every counter, in declaration order.
     template <typename F>
@@ -65,6 +72,9 @@ struct IngestCounters {
         REBOUND_INGEST_COUNTER(rcpt_unknown_token);
         REBOUND_INGEST_COUNTER(rcpt_relay_denied);
         REBOUND_INGEST_COUNTER(rcpt_no_directory);
+        REBOUND_INGEST_COUNTER(wait_us);
+        REBOUND_INGEST_COUNTER(execute_us);
+        REBOUND_INGEST_COUNTER(confirm_us);
 #undef REBOUND_INGEST_COUNTER
     }
 };
@@ -103,12 +113,14 @@ class Ingest final : public smtp::Delegate {
         std::string message;                     // moved into `row` once parsed
         std::optional<storage::MessageRow> row;  // parsed already (by Deliver's caller's thread)
         std::function<void(smtp::Reply)> done;
+        std::chrono::steady_clock::time_point queued_at;
     };
     // A message committed by a writer, waiting for the flush that makes it durable.
     struct Committed {
         Job job;
         storage::StoredMessage stored;
         std::string parse_state;
+        std::chrono::steady_clock::time_point committed_at;
     };
     void WriterLoop();
     void WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection>& conn);

@@ -305,6 +305,11 @@ TEST_F(IngestTest, ConcurrentSessionsShareTransactions) {
     EXPECT_GE(flushes, 1u);
     EXPECT_LE(flushes, batches);
     EXPECT_EQ(ingest_->counters().unconfirmed.load(), 0u);
+    // Every stored message's time is accounted for: its batch took at least a round trip to
+    // PostgreSQL, and its 250 waited for a flush after its commit.
+    const auto messages = static_cast<std::uint64_t>(kSessions * kPerSession);
+    EXPECT_GE(ingest_->counters().execute_us.load(), messages);
+    EXPECT_GE(ingest_->counters().confirm_us.load(), messages);
 }
 
 TEST_F(IngestTest, WithoutThePipelinedFlushEachBatchWaitsForItsOwnCommit) {
@@ -318,6 +323,10 @@ TEST_F(IngestTest, WithoutThePipelinedFlushEachBatchWaitsForItsOwnCommit) {
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 501"), 40);
     EXPECT_EQ(ingest_->counters().stored.load(), 40u);
     EXPECT_EQ(ingest_->counters().flushes.load(), 0u) << "no flusher";
+    // The commit itself waited for the flush, inside the batch's execution; the 250 follows it
+    // at once.
+    EXPECT_GT(ingest_->counters().execute_us.load(), 0u);
+    EXPECT_LT(ingest_->counters().confirm_us.load(), ingest_->counters().execute_us.load());
 }
 
 TEST_F(IngestTest, StopConfirmsEverythingCommittedBeforeItReturns) {
