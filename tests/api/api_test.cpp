@@ -39,7 +39,9 @@ TEST_F(ApiTest, CallsWithoutAValidKeyAreUnauthenticated) {
     v1::GenerateAddressesRequest req;
     req.add_recipient_ids(1);
     v1::GenerateAddressesResponse resp;
-    for (const std::string& bad : {std::string(), std::string("nonsense"), key.substr(0, key.size() - 1) + "x",
+    // The real key with its last character changed (to another base32 letter: a key may end in 'x').
+    const std::string altered = key.substr(0, key.size() - 1) + (key.back() == 'x' ? "y" : "x");
+    for (const std::string& bad : {std::string(), std::string("nonsense"), altered,
                                    std::string("rbk_aaaaaaaaaaaabbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")}) {
         grpc::Status st = envelope_->GenerateAddresses(Ctx(bad).get(), req, &resp);
         EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << bad << ": " << st.error_message();
