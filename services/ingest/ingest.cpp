@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <iterator>
 
 #include "services/bounce/parser.h"
 #include "services/common/log.h"
@@ -415,8 +416,8 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
         }
         {
             std::lock_guard lock(flush_mu_);
-            for (Committed& c : committed)
-                committed_.push_back(std::move(c));
+            committed_.insert(committed_.end(), std::make_move_iterator(committed.begin()),
+                              std::make_move_iterator(committed.end()));
         }
         flush_cv_.notify_one();
     };

@@ -140,6 +140,32 @@ class IngestTest : public testing::PgTest {
         return r;
     }
 
+    // Sends `sessions` x `per_session` distinct DSNs to tokens of `mailing` over concurrent
+    // sessions; returns the 250s.
+    int SendConcurrently(int sessions, int per_session, std::uint64_t mailing) {
+        std::vector<std::thread> threads;
+        std::atomic<int> ok{0};
+        for (int s = 0; s < sessions; ++s) {
+            threads.emplace_back([&, s] {
+                SmtpClient client;
+                if (!client.Connect("127.0.0.1", port_)) return;
+                for (int i = 0; i < per_session; ++i) {
+                    const std::string tag = std::to_string(mailing) + "-" + std::to_string(s) + "-" + std::to_string(i);
+                    if (client
+                            .Send("", {Address(mailing, static_cast<std::uint64_t>(s * 1000 + i))},
+                                  Dsn("user" + tag + "@example.com", "5.1.1", "x@example.org", tag))
+                            .code == 250) {
+                        ok.fetch_add(1);
+                    }
+                }
+                client.Command("QUIT");
+            });
+        }
+        for (auto& t : threads)
+            t.join();
+        return ok.load();
+    }
+
     std::int64_t Count(const std::string& sql) {
         auto conn = db().Connect();
         pqxx::nontransaction tx(*conn);
@@ -263,37 +289,10 @@ TEST_F(IngestTest, AMessageTheParserRejectsIsKeptRawAsUnparsed) {
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events"), 0);
 }
 
-// Sends `sessions` x `per_session` distinct DSNs over concurrent sessions; returns the 250s.
-int SendConcurrently(int port, int sessions, int per_session, std::uint64_t mailing,
-                     const std::function<std::string(std::uint64_t, std::uint64_t)>& address) {
-    std::vector<std::thread> threads;
-    std::atomic<int> ok{0};
-    for (int s = 0; s < sessions; ++s) {
-        threads.emplace_back([&, s] {
-            SmtpClient client;
-            if (!client.Connect("127.0.0.1", port)) return;
-            for (int i = 0; i < per_session; ++i) {
-                const std::string tag = std::to_string(mailing) + "-" + std::to_string(s) + "-" + std::to_string(i);
-                if (client
-                        .Send("", {address(mailing, static_cast<std::uint64_t>(s * 1000 + i))},
-                              Dsn("user" + tag + "@example.com", "5.1.1", "x@example.org", tag))
-                        .code == 250) {
-                    ok.fetch_add(1);
-                }
-            }
-            client.Command("QUIT");
-        });
-    }
-    for (auto& t : threads)
-        t.join();
-    return ok.load();
-}
-
 TEST_F(IngestTest, ConcurrentSessionsShareTransactions) {
     constexpr int kSessions = 8;
     constexpr int kPerSession = 25;
-    auto address = [&](std::uint64_t m, std::uint64_t r) { return Address(m, r); };
-    EXPECT_EQ(SendConcurrently(port_, kSessions, kPerSession, 500, address), kSessions * kPerSession);
+    EXPECT_EQ(SendConcurrently(kSessions, kPerSession, 500), kSessions * kPerSession);
     EXPECT_EQ(Count("SELECT count(*) FROM raw_messages"), kSessions * kPerSession);
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 500"), kSessions * kPerSession);
     const std::uint64_t batches = ingest_->counters().batches.load();
@@ -318,8 +317,7 @@ TEST_F(IngestTest, WithoutThePipelinedFlushEachBatchWaitsForItsOwnCommit) {
     config::IngestConfig config;
     config.pipelined_flush = false;
     StartServer(db().url(), config);
-    auto address = [&](std::uint64_t m, std::uint64_t r) { return Address(m, r); };
-    EXPECT_EQ(SendConcurrently(port_, 4, 10, 501, address), 40);
+    EXPECT_EQ(SendConcurrently(4, 10, 501), 40);
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE mailing_id = 501"), 40);
     EXPECT_EQ(ingest_->counters().stored.load(), 40u);
     EXPECT_EQ(ingest_->counters().flushes.load(), 0u) << "no flusher";
