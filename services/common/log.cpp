@@ -1,11 +1,17 @@
 #include "services/common/log.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <mutex>
+#include <thread>
 
 namespace rebound::log {
 namespace {
@@ -38,7 +44,85 @@ std::string Timestamp() {
     return buf;
 }
 
+// Info and debug lines wait in memory for at most this long (or until this many bytes are
+// pending), so that a busy server makes one write() per interval rather than one per line:
+// on a file, each write() also dirties the inode for the file system's next journal commit.
+constexpr auto kFlushInterval = std::chrono::milliseconds(10);
+constexpr std::size_t kFlushBytes = 64 * 1024;
+
+// Collects whole lines and writes them to stderr in order. Created once and never destroyed,
+// so its thread can outlive main() without touching a destroyed object.
+class Sink {
+  public:
+    static Sink& Get() {
+        static Sink* sink = new Sink();
+        return *sink;
+    }
+
+    void Append(const std::string& line) {
+        std::call_once(started_, [this] { StartThread(); });
+        bool wake = false;
+        {
+            std::lock_guard lock(mu_);
+            wake = pending_.empty() || (pending_.size() < kFlushBytes && pending_.size() + line.size() >= kFlushBytes);
+            pending_ += line;
+        }
+        if (wake) cv_.notify_one();
+    }
+
+    // Writes everything appended so far. Writers take turns, so lines stay in order.
+    void Flush() {
+        std::lock_guard write_lock(write_mu_);
+        {
+            std::lock_guard lock(mu_);
+            pending_.swap(writing_);
+        }
+        std::size_t off = 0;
+        while (off < writing_.size()) {
+            const ssize_t n = ::write(STDERR_FILENO, writing_.data() + off, writing_.size() - off);
+            if (n <= 0) break;
+            off += static_cast<std::size_t>(n);
+        }
+        writing_.clear();
+    }
+
+  private:
+    void StartThread() {
+        // The thread takes no signals (reboundd waits for SIGTERM in sigwait()), and what is
+        // pending when the process exits is written by the exit handler.
+        sigset_t all;
+        sigset_t old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        std::thread([this] { Run(); }).detach();
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        std::atexit([] { Get().Flush(); });
+    }
+
+    void Run() {
+        for (;;) {
+            {
+                std::unique_lock lock(mu_);
+                cv_.wait(lock, [this] { return !pending_.empty(); });
+                cv_.wait_for(lock, kFlushInterval, [this] { return pending_.size() >= kFlushBytes; });
+            }
+            Flush();
+        }
+    }
+
+    std::once_flag started_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::string pending_;
+    std::mutex write_mu_;
+    std::string writing_;  // under write_mu_
+};
+
 }  // namespace
+
+void Flush() {
+    Sink::Get().Flush();
+}
 
 void SetMinLevel(Level level) {
     g_min_level.store(static_cast<int>(level));
@@ -87,20 +171,16 @@ std::string Escape(std::string_view value, std::size_t max_bytes) {
 }
 
 Line::Line(Level level, std::string_view event)
-    : enabled_(static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed)) {
+    : enabled_(static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed)), urgent_(level >= Level::kWarn) {
     if (enabled_) rebound::StrAppend(&text_, "ts=", Timestamp(), " level=", LevelName(level), " event=", event);
 }
 
 Line::~Line() {
     if (!enabled_) return;
     text_.push_back('\n');
-    // One write() per line keeps lines from different threads whole.
-    std::size_t off = 0;
-    while (off < text_.size()) {
-        const ssize_t n = ::write(STDERR_FILENO, text_.data() + off, text_.size() - off);
-        if (n <= 0) break;
-        off += static_cast<std::size_t>(n);
-    }
+    Sink& sink = Sink::Get();
+    sink.Append(text_);
+    if (urgent_) sink.Flush();
 }
 
 Line& Line::Kv(std::string_view key, std::string_view value) {

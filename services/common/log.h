@@ -2,6 +2,11 @@
 // One line per event on stderr: `ts=... level=info event=smtp.accept session=3f2a key=value`.
 // Values are escaped and truncated, so text a peer sent can be logged safely. Never log
 // message bodies or key material.
+//
+// Lines are whole and in order. Debug and info lines are written by a background thread within
+// 10 ms (one write() for all of them); a warning or an error is written at once, after every
+// line before it; whatever is pending at exit() is written then. So only the info lines of the
+// last few milliseconds before a crash or a SIGKILL can be lost.
 
 #include <cstdint>
 #include <string>
@@ -19,6 +24,8 @@ void SetMinLevel(Level level);
 Level MinLevel();
 // Parses "debug", "info", "warn", "error".
 bool ParseLevel(std::string_view text, Level* level);
+// Writes the lines still waiting in memory, now.
+void Flush();
 
 // Quotes `value` if it needs quoting, escapes quotes, backslashes and non-printable bytes,
 // and truncates it to `max_bytes` (marked with "..."). Safe for peer-controlled text.
@@ -43,6 +50,7 @@ class Line {
 
   private:
     bool enabled_;
+    bool urgent_;  // warning or error: written at once
     std::string text_;
 };
 

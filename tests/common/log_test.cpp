@@ -1,6 +1,14 @@
 #include "services/common/log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace rebound::log {
 namespace {
@@ -27,6 +35,99 @@ TEST(LogLevelTest, ParsesNames) {
     EXPECT_TRUE(ParseLevel("warn", &level));
     EXPECT_EQ(level, Level::kWarn);
     EXPECT_FALSE(ParseLevel("verbose", &level));
+}
+
+// Points stderr at a temporary file for the test's lifetime and reads back what was written.
+class StderrCapture {
+  public:
+    StderrCapture() {
+        char path[] = "/tmp/rebound-log-test-XXXXXX";
+        fd_ = mkstemp(path);
+        unlink(path);
+        saved_ = dup(STDERR_FILENO);
+        Flush();  // lines of earlier tests go to the real stderr
+        dup2(fd_, STDERR_FILENO);
+    }
+    ~StderrCapture() {
+        Flush();
+        dup2(saved_, STDERR_FILENO);
+        close(saved_);
+        close(fd_);
+    }
+    std::string Written() const {
+        std::string out;
+        char buf[4096];
+        for (off_t off = 0;;) {
+            const ssize_t n = pread(fd_, buf, sizeof buf, off);
+            if (n <= 0) break;
+            out.append(buf, static_cast<std::size_t>(n));
+            off += n;
+        }
+        return out;
+    }
+
+  private:
+    int fd_ = -1;
+    int saved_ = -1;
+};
+
+TEST(LogSinkTest, AWarningIsWrittenAtOnceAfterTheInfoLinesBeforeIt) {
+    StderrCapture capture;
+    Info("test.first").Kv("n", 1);
+    Warn("test.second").Kv("n", 2);
+    const std::string written = capture.Written();
+    const auto first = written.find("event=test.first n=1\n");
+    const auto second = written.find("level=warn event=test.second n=2\n");
+    ASSERT_NE(first, std::string::npos) << written;
+    ASSERT_NE(second, std::string::npos) << written;
+    EXPECT_LT(first, second);
+}
+
+TEST(LogSinkTest, InfoLinesAreWrittenWithoutAFlush) {
+    StderrCapture capture;
+    Info("test.background").Kv("n", 3);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (capture.Written().find("event=test.background n=3\n") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_NE(capture.Written().find("event=test.background n=3\n"), std::string::npos);
+}
+
+TEST(LogSinkTest, LinesOfManyThreadsStayWholeAndInOrderPerThread) {
+    StderrCapture capture;
+    constexpr int kThreads = 4;
+    constexpr int kLines = 5000;  // more than one buffer's worth (64 KB)
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([t] {
+            for (int i = 0; i < kLines; ++i)
+                Info("test.many").Kv("thread", t).Kv("i", i).Kv("pad", std::string(20, 'x'));
+        });
+    }
+    for (auto& th : threads)
+        th.join();
+    Flush();
+    const std::string written = capture.Written();
+    std::vector<int> next(kThreads, 0);
+    std::size_t lines = 0;
+    for (std::size_t pos = 0; pos < written.size();) {
+        const std::size_t end = written.find('\n', pos);
+        ASSERT_NE(end, std::string::npos) << "a line without its newline";
+        const std::string line = written.substr(pos, end - pos);
+        pos = end + 1;
+        int t = -1;
+        int i = -1;
+        const auto at = line.find("event=test.many thread=");
+        ASSERT_NE(at, std::string::npos) << line;
+        ASSERT_EQ(std::sscanf(line.c_str() + at, "event=test.many thread=%d i=%d pad=xxxxxxxxxxxxxxxxxxxx", &t, &i), 2)
+            << line;
+        ASSERT_TRUE(t >= 0 && t < kThreads) << line;
+        EXPECT_EQ(i, next[t]) << line;
+        next[t] = i + 1;
+        ++lines;
+    }
+    EXPECT_EQ(lines, static_cast<std::size_t>(kThreads * kLines));
 }
 
 }  // namespace
