@@ -45,8 +45,8 @@ std::string Timestamp() {
 }
 
 // Info and debug lines wait in memory for at most this long (or until this many bytes are
-// pending), so that a busy server makes one write() per interval rather than one per line:
-// on a file, each write() also dirties the inode for the file system's next journal commit.
+// pending), so that a busy server makes one write() per interval rather than one per line
+// (a system call and, on a file, a trip through the file system for every stored message).
 constexpr auto kFlushInterval = std::chrono::milliseconds(10);
 constexpr std::size_t kFlushBytes = 64 * 1024;
 
