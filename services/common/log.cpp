@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace rebound::log {
@@ -49,6 +50,7 @@ std::string Timestamp() {
 // (a system call and, on a file, a trip through the file system for every stored message).
 constexpr auto kFlushInterval = std::chrono::milliseconds(10);
 constexpr std::size_t kFlushBytes = 64 * 1024;
+constexpr std::size_t kMaxPendingBytes = 4 * 1024 * 1024;
 
 // Collects whole lines and writes them to stderr in order. Created once and never destroyed,
 // so its thread can outlive main() without touching a destroyed object.
@@ -59,15 +61,23 @@ class Sink {
         return *sink;
     }
 
-    void Append(const std::string& line) {
+    // Queues `line`; writes it at once (with what is before it) when there is no background
+    // thread. Waits while kMaxPendingBytes are pending: a stderr that does not drain holds the
+    // loggers back, as a blocking write() would, instead of filling the memory.
+    void Append(const std::string& line, bool urgent) {
         std::call_once(started_, [this] { StartThread(); });
         bool wake = false;
         {
-            std::lock_guard lock(mu_);
+            std::unique_lock lock(mu_);
+            space_cv_.wait(lock, [this] { return pending_.size() < kMaxPendingBytes; });
             wake = pending_.empty() || (pending_.size() < kFlushBytes && pending_.size() + line.size() >= kFlushBytes);
             pending_ += line;
         }
-        if (wake) cv_.notify_one();
+        if (urgent || !threaded_) {
+            Flush();
+        } else if (wake) {
+            cv_.notify_one();
+        }
     }
 
     // Writes everything appended so far. Writers take turns, so lines stay in order.
@@ -77,6 +87,7 @@ class Sink {
             std::lock_guard lock(mu_);
             pending_.swap(writing_);
         }
+        space_cv_.notify_all();
         std::size_t off = 0;
         while (off < writing_.size()) {
             const ssize_t n = ::write(STDERR_FILENO, writing_.data() + off, writing_.size() - off);
@@ -94,7 +105,12 @@ class Sink {
         sigset_t old;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
-        std::thread([this] { Run(); }).detach();
+        try {
+            std::thread([this] { Run(); }).detach();
+            threaded_ = true;
+        } catch (const std::system_error&) {
+            // No thread to be had: every line is written at once, as it comes.
+        }
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
         std::atexit([] { Get().Flush(); });
     }
@@ -111,8 +127,10 @@ class Sink {
     }
 
     std::once_flag started_;
+    bool threaded_ = false;  // set once, under started_
     std::mutex mu_;
-    std::condition_variable cv_;
+    std::condition_variable cv_;        // lines to write
+    std::condition_variable space_cv_;  // room for more
     std::string pending_;
     std::mutex write_mu_;
     std::string writing_;  // under write_mu_
@@ -178,9 +196,7 @@ Line::Line(Level level, std::string_view event)
 Line::~Line() {
     if (!enabled_) return;
     text_.push_back('\n');
-    Sink& sink = Sink::Get();
-    sink.Append(text_);
-    if (urgent_) sink.Flush();
+    Sink::Get().Append(text_, urgent_);
 }
 
 Line& Line::Kv(std::string_view key, std::string_view value) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -128,6 +129,45 @@ TEST(LogSinkTest, LinesOfManyThreadsStayWholeAndInOrderPerThread) {
         ++lines;
     }
     EXPECT_EQ(lines, static_cast<std::size_t>(kThreads * kLines));
+}
+
+TEST(LogSinkTest, AStderrThatDoesNotDrainHoldsTheLoggerBackInsteadOfFillingMemory) {
+    Flush();
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const int saved = dup(STDERR_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    std::atomic<bool> done{false};
+    // 16 MB of lines: more than the pipe takes and the 4 MB the logger may hold.
+    std::thread logger([&done] {
+        const std::string pad(1000, 'y');
+        for (int i = 0; i < 16 * 1024; ++i)
+            Info("test.flood").Kv("i", i).Kv("pad", pad);
+        Info("test.end");
+        done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_FALSE(done) << "16 MB of lines were taken while nothing read stderr";
+
+    // Reading lets it finish, with every line.
+    std::string tail;
+    std::size_t lines = 0;
+    char buf[65536];
+    while (true) {
+        const ssize_t n = read(fds[0], buf, sizeof buf);
+        ASSERT_GT(n, 0);
+        for (ssize_t k = 0; k < n; ++k)
+            lines += buf[k] == '\n';
+        tail.append(buf, static_cast<std::size_t>(n));
+        if (tail.size() > 200) tail.erase(0, tail.size() - 200);
+        if (tail.find("event=test.end\n") != std::string::npos) break;
+    }
+    logger.join();
+    EXPECT_EQ(lines, 16u * 1024 + 1);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 }  // namespace
