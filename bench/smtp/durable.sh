@@ -72,12 +72,12 @@ smtp-sink -u "$user" -c 127.0.0.1:$sink_port 256 >/dev/null &
 pids+=($!)
 sink_pid=$!
 # Listening before the first round (a busy machine can take longer than a fixed pause).
-for _ in $(seq 100); do
+for try in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$sink_port") 2>/dev/null && break
-  kill -0 "$sink_pid" 2>/dev/null || { echo "smtp-sink could not listen on 127.0.0.1:$sink_port" >&2; exit 1; }
+  kill -0 "$sink_pid" 2>/dev/null && ((try < 100)) ||
+    { echo "smtp-sink is not answering on 127.0.0.1:$sink_port" >&2; exit 1; }
   sleep 0.1
 done
-(exec 3<>"/dev/tcp/127.0.0.1/$sink_port") 2>/dev/null || { echo "smtp-sink is not answering on port $sink_port" >&2; exit 1; }
 
 stored() { psql_ "SELECT count(*) FROM raw_messages"; }
 events() { psql_ "SELECT count(*) FROM bounce_events"; }

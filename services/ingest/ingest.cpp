@@ -40,6 +40,15 @@ constexpr std::size_t kMaxBatchBytes = 32 * 1024 * 1024;
 // with its flush. A feed reader that finds an event held back by it moves it itself.
 constexpr auto kHorizonInterval = std::chrono::milliseconds(20);
 
+// Opens `conn` for ingest unless it is open already (it is reset after a connection failure).
+absl::Status EnsureOpen(std::unique_ptr<pqxx::connection>& conn, const std::string& url, bool synchronous) {
+    if (conn != nullptr && conn->is_open()) return absl::OkStatus();
+    auto fresh = storage::ConnectForIngest(url, synchronous);
+    if (!fresh.ok()) return fresh.status();
+    conn = std::move(*fresh);
+    return absl::OkStatus();
+}
+
 bool IsRoleMailbox(std::string_view local) {
     return EqualsIgnoreCase(local, "postmaster") || EqualsIgnoreCase(local, "abuse");
 }
@@ -331,15 +340,7 @@ void Ingest::FlusherLoop() {
         }
         // Every batch here returned from its COMMIT before this transaction starts, so its
         // commit record is before this one's in the WAL, and this flush covers it.
-        absl::Status status;
-        if (conn == nullptr || !conn->is_open()) {
-            auto fresh = storage::ConnectForIngest(db_url_, /*synchronous=*/true);
-            if (fresh.ok()) {
-                conn = std::move(*fresh);
-            } else {
-                status = fresh.status();
-            }
-        }
+        absl::Status status = EnsureOpen(conn, db_url_, /*synchronous=*/true);
         if (status.ok()) {
             // The feed's durability horizon moves with a flush now and then; the other flushes
             // are a bare transaction id, which costs PostgreSQL much less than the row update.
@@ -382,11 +383,7 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
 
     auto store =
         [&](const std::vector<storage::MessageRow>& batch) -> absl::StatusOr<std::vector<storage::StoredMessage>> {
-        if (conn == nullptr || !conn->is_open()) {
-            auto fresh = storage::ConnectForIngest(db_url_, /*synchronous=*/!config_.pipelined_flush);
-            if (!fresh.ok()) return fresh.status();
-            conn = std::move(*fresh);
-        }
+        if (absl::Status s = EnsureOpen(conn, db_url_, /*synchronous=*/!config_.pipelined_flush); !s.ok()) return s;
         auto result = storage::StoreMessages(*conn, batch);
         if (!result.ok() && result.status().code() == absl::StatusCode::kUnavailable) conn.reset();
         return result;
