@@ -138,24 +138,29 @@ TEST(LogSinkTest, AStderrThatDoesNotDrainHoldsTheLoggerBackInsteadOfFillingMemor
     const int saved = dup(STDERR_FILENO);
     dup2(fds[1], STDERR_FILENO);
     std::atomic<bool> done{false};
-    // 16 MB of lines: more than the pipe takes and the 4 MB the logger may hold.
+    // About 17 MB of lines: more than the pipe (64 KB), the 4 MB a logger may add to and the
+    // 4 MB the writer may hold in its blocked write() take together. The pad stays under
+    // Escape's 256-byte cut, so that every line has its full length.
+    constexpr int kLines = 64 * 1024;
     std::thread logger([&done] {
-        const std::string pad(1000, 'y');
-        for (int i = 0; i < 16 * 1024; ++i)
+        const std::string pad(200, 'y');
+        for (int i = 0; i < kLines; ++i)
             Info("test.flood").Kv("i", i).Kv("pad", pad);
         Info("test.end");
         done = true;
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    EXPECT_FALSE(done) << "16 MB of lines were taken while nothing read stderr";
+    EXPECT_FALSE(done) << "every line was taken while nothing read stderr";
 
     // Reading lets it finish, with every line.
     std::string tail;
     std::size_t lines = 0;
+    std::size_t bytes = 0;
     char buf[65536];
     while (true) {
         const ssize_t n = read(fds[0], buf, sizeof buf);
         ASSERT_GT(n, 0);
+        bytes += static_cast<std::size_t>(n);
         for (ssize_t k = 0; k < n; ++k)
             lines += buf[k] == '\n';
         tail.append(buf, static_cast<std::size_t>(n));
@@ -163,7 +168,8 @@ TEST(LogSinkTest, AStderrThatDoesNotDrainHoldsTheLoggerBackInsteadOfFillingMemor
         if (tail.find("event=test.end\n") != std::string::npos) break;
     }
     logger.join();
-    EXPECT_EQ(lines, 16u * 1024 + 1);
+    EXPECT_EQ(lines, std::size_t{kLines} + 1);
+    EXPECT_GT(bytes, std::size_t{16} << 20) << "the flood must be larger than all the logger may hold";
     dup2(saved, STDERR_FILENO);
     close(saved);
     close(fds[0]);
