@@ -5,10 +5,14 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "services/envelope/codec.h"
@@ -25,10 +29,11 @@ using testing::SmtpClient;
 
 const std::string kMasterKey(64, '5');
 
+// A new directory for one test's cluster and data; empty if none could be made.
 std::string TempDir() {
     char tmpl[] = "/tmp/rebound-faults-XXXXXX";
     const char* dir = ::mkdtemp(tmpl);
-    return dir != nullptr ? dir : "/tmp";
+    return dir != nullptr ? dir : "";
 }
 
 int RunTool(const std::string& command) {
@@ -39,6 +44,7 @@ class FaultsTest : public ::testing::Test {
   protected:
     void SetUp() override {
         dir_ = TempDir();
+        ASSERT_FALSE(dir_.empty()) << "no temporary directory: " << std::strerror(errno);
         port_ = 56000 + ::getpid() % 1000;
         pg_ = testing::SourceDir() + "/tools/pg-local --dir " + dir_ + "/pg --port " + std::to_string(port_);
         ASSERT_EQ(RunTool(pg_ + " start"), 0);
@@ -65,8 +71,10 @@ class FaultsTest : public ::testing::Test {
 
     void TearDown() override {
         if (daemon_) StopDaemon(SIGKILL);
+        if (dir_.empty()) return;
         RunTool(pg_ + " stop");
-        RunTool("rm -rf " + dir_);
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
     }
 
     void StartDaemon() {

@@ -8,7 +8,9 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <thread>
 
 #include "rebound/v1/system.grpc.pb.h"
@@ -22,14 +24,27 @@ namespace {
 using namespace std::chrono_literals;
 using testing::ChildProcess;
 
+// A new directory for one test's data; empty if none could be made.
 std::string TempDir() {
     char tmpl[] = "/tmp/rebound-e2e-XXXXXX";
     const char* dir = ::mkdtemp(tmpl);
-    return dir != nullptr ? dir : "/tmp";
+    return dir != nullptr ? dir : "";
 }
 
 class RebounddTest : public testing::PgTest {
   protected:
+    void SetUp() override {
+        PgTest::SetUp();
+        ASSERT_FALSE(data_dir_.empty()) << "mkdtemp could not make a directory under /tmp";
+    }
+    // The data directory (its generated TLS pair) goes with the test; the daemons it started
+    // have ended with the test's body.
+    void TearDown() override {
+        std::error_code ec;
+        if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_, ec);
+        PgTest::TearDown();
+    }
+
     std::map<std::string, std::string> Env() {
         return {{"REBOUND_DATABASE_URL", db().url()},
                 {"REBOUND_DATA_DIR", data_dir_},
