@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -91,7 +92,8 @@ class Sink {
         std::size_t off = 0;
         while (off < writing_.size()) {
             const ssize_t n = ::write(STDERR_FILENO, writing_.data() + off, writing_.size() - off);
-            if (n <= 0) break;
+            if (n < 0 && errno == EINTR) continue;  // a signal before anything was written
+            if (n <= 0) break;                      // stderr is gone: the lines with it
             off += static_cast<std::size_t>(n);
         }
         writing_.clear();

@@ -390,7 +390,9 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     };
     // Committed: answered now, or once the flusher has confirmed the flush.
     std::vector<Committed> committed;
-    auto finish = [&](std::size_t i, const storage::StoredMessage& stored) {
+    // `committed_at`: when its commit returned (once for a whole batch).
+    auto finish = [&](std::size_t i, const storage::StoredMessage& stored,
+                      std::chrono::steady_clock::time_point committed_at) {
         if (stored.duplicate) {
             counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
         } else {
@@ -398,10 +400,9 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
             counters_.events.fetch_add(static_cast<std::uint64_t>(stored.events), std::memory_order_relaxed);
             if (rows[i].parse_state == "unparsed") counters_.unparsed.fetch_add(1, std::memory_order_relaxed);
         }
-        const auto now = std::chrono::steady_clock::now();
         counters_.wait_us.fetch_add(MicrosBetween(jobs[i].queued_at, started), std::memory_order_relaxed);
-        counters_.execute_us.fetch_add(MicrosBetween(started, now), std::memory_order_relaxed);
-        committed.push_back(Committed{std::move(jobs[i]), stored, rows[i].parse_state, now});
+        counters_.execute_us.fetch_add(MicrosBetween(started, committed_at), std::memory_order_relaxed);
+        committed.push_back(Committed{std::move(jobs[i]), stored, rows[i].parse_state, committed_at});
     };
     auto fail = [&](std::size_t i, const absl::Status& status) { Refuse(jobs[i], status, "commit"); };
     auto hand_over = [&] {
@@ -422,8 +423,9 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
     counters_.batches.fetch_add(1, std::memory_order_relaxed);
     auto result = store(rows);
     if (result.ok()) {
+        const auto committed_at = std::chrono::steady_clock::now();
         for (std::size_t i = 0; i < rows.size(); ++i)
-            finish(i, (*result)[i]);
+            finish(i, (*result)[i], committed_at);
         hand_over();
         return;
     }
@@ -448,7 +450,7 @@ void Ingest::WriteBatch(std::vector<Job>& jobs, std::unique_ptr<pqxx::connection
             if (single.ok()) rows[i].parse_state = "unparsed";
         }
         if (single.ok()) {
-            finish(i, (*single)[0]);
+            finish(i, (*single)[0], std::chrono::steady_clock::now());
         } else {
             fail(i, single.status());
         }
