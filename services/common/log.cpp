@@ -15,6 +15,8 @@
 #include <system_error>
 #include <thread>
 
+#include "services/common/thread_name.h"
+
 namespace rebound::log {
 namespace {
 
@@ -118,6 +120,7 @@ class Sink {
     }
 
     void Run() {
+        common::NameThisThread("log-writer");
         for (;;) {
             {
                 std::unique_lock lock(mu_);

@@ -2,6 +2,7 @@
 
 #include "services/common/log.h"
 #include "services/common/strings.h"
+#include "services/common/thread_name.h"
 
 namespace rebound::dns {
 namespace {
@@ -107,6 +108,7 @@ absl::StatusOr<int> Rechecker::RunOnce() {
 }
 
 void Rechecker::Run() {
+    common::NameThisThread("dns-recheck");
     std::unique_lock lock(mu_);
     while (!stop_) {
         lock.unlock();

@@ -2,6 +2,7 @@
 
 #include "services/common/log.h"
 #include "services/common/strings.h"
+#include "services/common/thread_name.h"
 #include "storage/database.h"
 
 namespace rebound::ingest {
@@ -56,6 +57,7 @@ void DomainDirectory::StartRefresher() {
 }
 
 void DomainDirectory::RefreshLoop() {
+    common::NameThisThread("domain-refresh");
     std::unique_lock lock(mu_);
     while (!stop_) {
         // Retry sooner while there is no copy at all.

@@ -10,6 +10,7 @@
 #include "services/bounce/parser.h"
 #include "services/common/log.h"
 #include "services/common/strings.h"
+#include "services/common/thread_name.h"
 #include "services/envelope/day.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
@@ -283,6 +284,7 @@ void Ingest::Deliver(const smtp::SessionInfo& session, smtp::Envelope envelope, 
 }
 
 void Ingest::WriterLoop() {
+    common::NameThisThread("ingest-writer");
     std::unique_ptr<pqxx::connection> conn;
     while (true) {
         std::vector<Job> jobs;
@@ -328,6 +330,7 @@ void Ingest::Refuse(const Job& job, const absl::Status& status, const char* stag
 }
 
 void Ingest::FlusherLoop() {
+    common::NameThisThread("ingest-flush");
     std::unique_ptr<pqxx::connection> conn;
     std::chrono::steady_clock::time_point horizon_moved{};
     while (true) {

@@ -16,6 +16,7 @@
 #include "services/api/server.h"
 #include "services/common/log.h"
 #include "services/common/strings.h"
+#include "services/common/thread_name.h"
 #include "services/config/config.h"
 #include "services/dns/verify.h"
 #include "services/envelope/codec.h"
@@ -74,6 +75,7 @@ class Maintenance {
     // Partitions and retention once an hour; the mailing statistics' delta rows every five
     // minutes, so a mailing's statistics stay a read of a few rows while it is bouncing.
     void Run() {
+        common::NameThisThread("maintenance");
         std::unique_lock lock(mu_);
         auto next_hourly = std::chrono::steady_clock::now();
         while (!stop_) {

@@ -14,6 +14,7 @@
 
 #include "services/common/log.h"
 #include "services/common/strings.h"
+#include "services/common/thread_name.h"
 #include "services/smtp/line_reader.h"
 #include "services/smtp/protocol.h"
 #include "services/smtp/tls.h"
@@ -667,7 +668,10 @@ absl::Status Server::Start() {
     }
     for (auto& loop : impl_->loops) {
         impl_->work.push_back(asio::make_work_guard(*loop));
-        impl_->threads.emplace_back([l = loop.get()] { l->run(); });
+        impl_->threads.emplace_back([l = loop.get()] {
+            common::NameThisThread("smtp-io");
+            l->run();
+        });
     }
     impl_->started = true;
     for (const BoundEndpoint& e : endpoints) {

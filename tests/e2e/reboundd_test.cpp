@@ -17,6 +17,7 @@
 #include "tests/support/knot_server.h"
 #include "tests/support/pg_test.h"
 #include "tests/support/process.h"
+#include "tests/support/threads.h"
 
 namespace rebound {
 namespace {
@@ -77,6 +78,9 @@ TEST_F(RebounddTest, ServesGrpcAndStopsCleanlyOnSigterm) {
     const std::string address = testing::LogField(*line, "address");
     ASSERT_FALSE(address.empty()) << *line;
     ASSERT_TRUE(child.WaitForLine("event=reboundd.ready", 10s).has_value()) << child.output();
+    // Its own threads go by their names (`top -H`, perf); gRPC's name theirs.
+    for (const char* name : {"smtp-io", "ingest-writer", "ingest-flush", "log-writer", "maintenance", "domain-refresh"})
+        EXPECT_GE(testing::CountThreadsNamed(name, child.pid()), 1) << name;
 
     auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
     auto stub = rebound::v1::SystemService::NewStub(channel);

@@ -16,6 +16,7 @@
 #include "storage/database.h"
 #include "tests/support/pg_test.h"
 #include "tests/support/smtp_client.h"
+#include "tests/support/threads.h"
 
 namespace rebound::ingest {
 namespace {
@@ -180,6 +181,17 @@ class IngestTest : public testing::PgTest {
     std::unique_ptr<smtp::Server> server_;
     int port_ = 0;
 };
+
+// The writer and the flusher run on threads of their own, named for `top -H` and perf, and
+// joined when the ingest stops.
+TEST_F(IngestTest, StorageThreadsAreNamedAndEndWithTheIngest) {
+    EXPECT_EQ(testing::CountThreadsNamed("ingest-writer"), 1);
+    EXPECT_EQ(testing::CountThreadsNamed("ingest-flush"), 1);
+    server_->Shutdown(std::chrono::seconds(5));
+    ingest_->Stop();
+    EXPECT_EQ(testing::CountThreadsNamed("ingest-writer"), 0);
+    EXPECT_EQ(testing::CountThreadsNamed("ingest-flush"), 0);
+}
 
 TEST_F(IngestTest, StoresTheBounceAttributedToItsTokenBeforeTheReply) {
     SmtpReply r = SendOne({Address(42, 7)}, Dsn("alice@example.com"));

@@ -15,6 +15,7 @@
 
 #include "services/smtp/tls.h"
 #include "tests/smtp/test_support.h"
+#include "tests/support/threads.h"
 
 namespace rebound::smtp {
 namespace {
@@ -280,6 +281,14 @@ TEST_F(SmtpServerTest, SessionCountersFollowConnections) {
     }
     EXPECT_EQ(server_->counters().sessions_active.load(), 0u) << "closed by the client, without QUIT";
     EXPECT_EQ(server_->counters().sessions.load(), 2u);
+}
+
+// One event loop thread per configured thread, named for `top -H` and perf, and joined at
+// shutdown.
+TEST_F(SmtpServerTest, EventLoopThreadsAreNamedAndEndWithTheServer) {
+    EXPECT_EQ(rebound::testing::CountThreadsNamed("smtp-io"), 2);
+    server_->Shutdown(milliseconds(0));
+    EXPECT_EQ(rebound::testing::CountThreadsNamed("smtp-io"), 0);
 }
 
 TEST_F(SmtpServerTest, SyntaxErrors) {
