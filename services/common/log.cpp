@@ -110,7 +110,9 @@ class Sink {
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         try {
-            std::thread([this] { Run(); }).detach();
+            std::thread writer([this] { Run(); });
+            common::NameThread(writer, "log-writer");
+            writer.detach();
             threaded_ = true;
         } catch (const std::system_error&) {
             // No thread to be had: every line is written at once, as it comes.
@@ -120,7 +122,6 @@ class Sink {
     }
 
     void Run() {
-        common::NameThisThread("log-writer");
         for (;;) {
             {
                 std::unique_lock lock(mu_);

@@ -1,13 +1,17 @@
 #pragma once
-// Names the calling thread, so that `top -H`, `ps -L`, perf and gdb tell reboundd's threads
-// apart (smtp-io, ingest-writer, ingest-flush, ...). Linux keeps at most 15 characters.
+// Names a thread, so that `top -H`, `ps -L`, perf and gdb tell reboundd's threads apart
+// (smtp-io, ingest-writer, ingest-flush, ...). Called by the thread's creator right after
+// creating it, so the name is there once the component's Start() has returned. Linux keeps
+// at most 15 characters.
 
 #include <pthread.h>
 
+#include <thread>
+
 namespace rebound::common {
 
-inline void NameThisThread(const char* name) {
-    pthread_setname_np(pthread_self(), name);
+inline void NameThread(std::thread& thread, const char* name) {
+    pthread_setname_np(thread.native_handle(), name);
 }
 
 }  // namespace rebound::common

@@ -66,6 +66,7 @@ Rechecker::~Rechecker() {
 
 void Rechecker::Start() {
     thread_ = std::thread([this] { Run(); });
+    common::NameThread(thread_, "dns-recheck");
 }
 
 void Rechecker::Stop() {
@@ -108,7 +109,6 @@ absl::StatusOr<int> Rechecker::RunOnce() {
 }
 
 void Rechecker::Run() {
-    common::NameThisThread("dns-recheck");
     std::unique_lock lock(mu_);
     while (!stop_) {
         lock.unlock();

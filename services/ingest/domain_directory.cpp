@@ -54,10 +54,10 @@ absl::Status DomainDirectory::Refresh() {
 
 void DomainDirectory::StartRefresher() {
     refresher_ = std::thread([this] { RefreshLoop(); });
+    common::NameThread(refresher_, "domain-refresh");
 }
 
 void DomainDirectory::RefreshLoop() {
-    common::NameThisThread("domain-refresh");
     std::unique_lock lock(mu_);
     while (!stop_) {
         // Retry sooner while there is no copy at all.

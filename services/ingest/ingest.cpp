@@ -199,9 +199,14 @@ Ingest::~Ingest() {
 }
 
 void Ingest::Start() {
-    if (config_.pipelined_flush) flusher_ = std::thread([this] { FlusherLoop(); });
-    for (int i = 0; i < config_.writers; ++i)
+    if (config_.pipelined_flush) {
+        flusher_ = std::thread([this] { FlusherLoop(); });
+        common::NameThread(flusher_, "ingest-flush");
+    }
+    for (int i = 0; i < config_.writers; ++i) {
         writers_.emplace_back([this] { WriterLoop(); });
+        common::NameThread(writers_.back(), "ingest-writer");
+    }
 }
 
 void Ingest::Stop() {
@@ -284,7 +289,6 @@ void Ingest::Deliver(const smtp::SessionInfo& session, smtp::Envelope envelope, 
 }
 
 void Ingest::WriterLoop() {
-    common::NameThisThread("ingest-writer");
     std::unique_ptr<pqxx::connection> conn;
     while (true) {
         std::vector<Job> jobs;
@@ -330,7 +334,6 @@ void Ingest::Refuse(const Job& job, const absl::Status& status, const char* stag
 }
 
 void Ingest::FlusherLoop() {
-    common::NameThisThread("ingest-flush");
     std::unique_ptr<pqxx::connection> conn;
     std::chrono::steady_clock::time_point horizon_moved{};
     while (true) {

@@ -61,7 +61,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectWithRetry(const std::st
 class Maintenance {
   public:
     Maintenance(std::string url, config::RetentionConfig retention)
-        : url_(std::move(url)), retention_(retention), thread_([this] { Run(); }) {}
+        : url_(std::move(url)), retention_(retention), thread_([this] { Run(); }) {
+        common::NameThread(thread_, "maintenance");
+    }
     ~Maintenance() {
         {
             std::lock_guard lock(mu_);
@@ -75,7 +77,6 @@ class Maintenance {
     // Partitions and retention once an hour; the mailing statistics' delta rows every five
     // minutes, so a mailing's statistics stay a read of a few rows while it is bouncing.
     void Run() {
-        common::NameThisThread("maintenance");
         std::unique_lock lock(mu_);
         auto next_hourly = std::chrono::steady_clock::now();
         while (!stop_) {

@@ -668,10 +668,8 @@ absl::Status Server::Start() {
     }
     for (auto& loop : impl_->loops) {
         impl_->work.push_back(asio::make_work_guard(*loop));
-        impl_->threads.emplace_back([l = loop.get()] {
-            common::NameThisThread("smtp-io");
-            l->run();
-        });
+        impl_->threads.emplace_back([l = loop.get()] { l->run(); });
+        common::NameThread(impl_->threads.back(), "smtp-io");
     }
     impl_->started = true;
     for (const BoundEndpoint& e : endpoints) {
