@@ -53,11 +53,14 @@ struct StoredMessage {
 
 // A connection for StoreMessages: Connect(), with generic plans for the statements of
 // rebound_store_batch (their shape does not depend on the batch; planning each call cost more
-// than running it for small batches), and commits that wait for the WAL flush or not
-// (synchronous_commit on or off; off only where a later synchronous commit is awaited).
+// than running it for small batches), nested loops rather than hash joins for a batch's few
+// rows, and commits that wait for the WAL flush or not (synchronous_commit on or off; off
+// only where a later synchronous commit is awaited).
 absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::string& url, bool synchronous);
 
-// Stores the batch atomically with one statement (rebound_store_batch, autocommit): all or nothing.
+// Stores the batch atomically with one statement in autocommit, all or nothing:
+// ingest_store_raw when no message has events and no digest occurs twice in the batch (then a
+// duplicate's earlier message is looked up afterwards), rebound_store_batch otherwise.
 // Text fields must already be valid UTF-8 without NUL.
 absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn, const std::vector<MessageRow>& batch);
 

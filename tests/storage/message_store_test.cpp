@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "storage/database.h"
@@ -75,6 +76,14 @@ class MessageStoreTest : public testing::PgTest {
         return tx.exec1(sql)[0].as<std::int64_t>();
     }
 
+    // How often conn_ ran the prepared statement `name` (every run is a generic plan there).
+    std::int64_t Runs(const std::string& name) const {
+        pqxx::nontransaction tx(*conn_);
+        const pqxx::result r =
+            tx.exec_params("SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE name = $1", name);
+        return r.empty() ? 0 : r[0][0].as<std::int64_t>();
+    }
+
     std::int64_t account_ = 0;
     std::unique_ptr<pqxx::connection> conn_;
 };
@@ -140,6 +149,136 @@ TEST_F(MessageStoreTest, ADigestSeenBeforeOrTwiceInOneBatchIsStoredOnce) {
     EXPECT_EQ((*second)[2].raw_message_id, (*second)[1].raw_message_id);
     EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content IN ('retried', 'new')"), 2);
     EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE recipient IN ('r@example.org', 's@example.org')"), 2);
+}
+
+// A batch without events (messages that are not bounces, or that nothing could be read from)
+// is stored by ingest_store_raw, one plain statement, instead of rebound_store_batch.
+TEST_F(MessageStoreTest, ABatchWithoutEventsIsStoredByOneStatementInItsOrder) {
+    std::vector<MessageRow> batch;
+    batch.push_back(Message(40, std::string("raw\0one", 7)));
+    batch.push_back(Message(41, "raw two"));
+    batch.back().parse_state = "unparsed";
+    batch.back().parse_error = "no part could be read";
+    batch.back().client_address.clear();
+    batch.push_back(Message(42, "raw three"));
+    batch.back().parse_state = "empty";
+    const std::int64_t raw_runs = Runs("ingest_store_raw");
+    const std::int64_t function_runs = Runs("ingest_store_batch");
+    auto stored = StoreMessages(*conn_, batch);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_EQ(Runs("ingest_store_raw"), raw_runs + 1);
+    EXPECT_EQ(Runs("ingest_store_batch"), function_runs) << "not through rebound_store_batch";
+    ASSERT_EQ(stored->size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_FALSE((*stored)[i].duplicate) << i;
+        EXPECT_EQ((*stored)[i].events, 0) << i;
+        EXPECT_EQ((*stored)[i].suppressed, 0) << i;
+        if (i > 0) {
+            EXPECT_GT((*stored)[i].raw_message_id, (*stored)[i - 1].raw_message_id) << "ids in batch order";
+        }
+    }
+    pqxx::nontransaction tx(*conn_);
+    for (std::size_t i = 0; i < 3; ++i) {
+        const pqxx::row r = tx.exec_params1(
+            "SELECT content, sha256, parse_state, coalesce(parse_error, ''), client_address IS NULL, rcpt_to::text, "
+            "size_bytes FROM raw_messages WHERE id = $1",
+            (*stored)[i].raw_message_id);
+        EXPECT_EQ(pqxx::binarystring(r[0]).str(), batch[i].content) << i;
+        EXPECT_EQ(pqxx::binarystring(r[1]).str(), std::string(batch[i].digest.begin(), batch[i].digest.end())) << i;
+        EXPECT_EQ(r[2].as<std::string>(), batch[i].parse_state) << i;
+        EXPECT_EQ(r[3].as<std::string>(), batch[i].parse_error) << i;
+        EXPECT_EQ(r[4].as<bool>(), batch[i].client_address.empty()) << i;
+        EXPECT_EQ(r[5].as<std::string>(), "{a@feedback.store.test,b@feedback.store.test}") << i;
+        EXPECT_EQ(r[6].as<std::size_t>(), batch[i].content.size()) << i;
+        EXPECT_EQ(tx.exec_params1("SELECT raw_message_id FROM message_digests WHERE sha256 = $1",
+                                  pqxx::binarystring(batch[i].digest.data(), batch[i].digest.size()))[0]
+                      .as<std::int64_t>(),
+                  (*stored)[i].raw_message_id)
+            << i;
+    }
+}
+
+TEST_F(MessageStoreTest, WithoutEventsAMessageStoredBeforeIsADuplicateOfIt) {
+    MessageRow first = Message(43, "first delivery");
+    first.events.push_back(Event("t@example.org", "hard", 10));
+    auto with_event = StoreMessages(*conn_, {first});  // through rebound_store_batch
+    ASSERT_TRUE(with_event.ok()) << with_event.status();
+    MessageRow again = Message(44, "stored raw, then retried");
+    auto once = StoreMessages(*conn_, {again});
+    ASSERT_TRUE(once.ok()) << once.status();
+
+    // Retries of both (the first now without its event: nothing new is stored for it) around
+    // a new message.
+    first.events.clear();
+    const std::int64_t raw_runs = Runs("ingest_store_raw");
+    auto retried = StoreMessages(*conn_, {first, Message(45, "new"), again});
+    ASSERT_TRUE(retried.ok()) << retried.status();
+    EXPECT_EQ(Runs("ingest_store_raw"), raw_runs + 1);
+    EXPECT_TRUE((*retried)[0].duplicate);
+    EXPECT_EQ((*retried)[0].raw_message_id, (*with_event)[0].raw_message_id);
+    EXPECT_FALSE((*retried)[1].duplicate);
+    EXPECT_TRUE((*retried)[2].duplicate);
+    EXPECT_EQ((*retried)[2].raw_message_id, (*once)[0].raw_message_id);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content IN ('first delivery', 'new', "
+                    "'stored raw, then retried')"),
+              3);
+    EXPECT_EQ(Count("SELECT count(*) FROM bounce_events WHERE recipient = 't@example.org'"), 1);
+
+    // The same digest twice in one batch goes through rebound_store_batch, which stores it once.
+    const std::int64_t function_runs = Runs("ingest_store_batch");
+    MessageRow twice = Message(46, "twice in one batch");
+    auto both = StoreMessages(*conn_, {twice, twice});
+    ASSERT_TRUE(both.ok()) << both.status();
+    EXPECT_EQ(Runs("ingest_store_batch"), function_runs + 1);
+    EXPECT_FALSE((*both)[0].duplicate);
+    EXPECT_TRUE((*both)[1].duplicate);
+    EXPECT_EQ((*both)[1].raw_message_id, (*both)[0].raw_message_id);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content = 'twice in one batch'"), 1);
+}
+
+TEST_F(MessageStoreTest, WithoutEventsARefusedMessageRollsBackTheWholeBatch) {
+    MessageRow good = Message(47, "good, raw");
+    MessageRow bad = Message(48, "bad, raw");
+    bad.parse_state = "not-a-state";  // violates the CHECK constraint
+    auto stored = StoreMessages(*conn_, {good, bad});
+    ASSERT_FALSE(stored.ok());
+    EXPECT_NE(stored.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content IN ('good, raw', 'bad, raw')"), 0);
+    auto retry = StoreMessages(*conn_, {good});
+    ASSERT_TRUE(retry.ok()) << retry.status();
+    EXPECT_FALSE((*retry)[0].duplicate) << "the rolled-back claim left no digest behind";
+}
+
+// Another transaction claims the digest first and commits while the insert waits for it: the
+// message is that transaction's duplicate, and the lookup after the insert finds its id.
+TEST_F(MessageStoreTest, WithoutEventsAClaimCommittedWhileTheBatchWaitedIsFound) {
+    MessageRow m = Message(49, "claimed elsewhere");
+    auto other = db().Connect();
+    pqxx::work claim(*other);
+    claim.exec_params("INSERT INTO message_digests (sha256, raw_message_id, received_at) VALUES ($1, 987654321, now())",
+                      pqxx::binarystring(m.digest.data(), m.digest.size()));
+    const int writer_pid = conn_->backendpid();
+    std::optional<absl::StatusOr<std::vector<StoredMessage>>> stored;
+    std::thread writer([&] { stored = StoreMessages(*conn_, {m}); });
+    // The insert waits on the uncommitted claim (a lock wait), then the claim commits. Watched
+    // from a third connection: conn_ is the writer thread's now.
+    auto watch = db().Connect();
+    bool waiting = false;
+    for (int i = 0; i < 500 && !waiting; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        pqxx::nontransaction tx(*watch);
+        waiting = tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                                  writer_pid)[0]
+                      .as<int>() > 0;
+    }
+    claim.commit();
+    writer.join();
+    EXPECT_TRUE(waiting) << "the insert never waited on the claim";
+    ASSERT_TRUE(stored.has_value());
+    ASSERT_TRUE(stored->ok()) << stored->status();
+    EXPECT_TRUE((**stored)[0].duplicate);
+    EXPECT_EQ((**stored)[0].raw_message_id, 987654321);
+    EXPECT_EQ(Count("SELECT count(*) FROM raw_messages WHERE content = 'claimed elsewhere'"), 0);
 }
 
 TEST_F(MessageStoreTest, SoftBouncesInOneBatchCountTowardsTheThreshold) {
