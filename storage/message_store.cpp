@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 
 #include "services/common/json.h"
 #include "services/common/strings.h"
@@ -55,12 +57,6 @@ void InsertEvents(pqxx::work& tx, const std::string& received_at, std::int64_t r
     }
 }
 
-// Whether no value occurs twice.
-bool Distinct(std::vector<std::string> values) {
-    std::sort(values.begin(), values.end());
-    return std::adjacent_find(values.begin(), values.end()) == values.end();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::string& url, bool synchronous) {
@@ -68,14 +64,13 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectForIngest(const std::st
     if (!conn.ok()) return conn;
     absl::Status s = Guard("ingest_session", [&] {
         pqxx::nontransaction tx(**conn, "ingest_session");
-        tx.exec0(synchronous ? "SET plan_cache_mode = force_generic_plan; SET synchronous_commit = on"
-                             : "SET plan_cache_mode = force_generic_plan; SET synchronous_commit = off");
-        // The ingest statements join the few rows of one batch (CTEs, json_to_recordset), which
-        // the planner takes for 100 rows each and joins by hash: building the hash tables costs
-        // more than nested loops over a handful of rows (3% of a raw batch's instructions, 6% of
-        // ingest_store_raw's, counted with callgrind). No ingest statement joins a table on a
-        // column without an index.
-        tx.exec0("SET enable_hashjoin = off; SET enable_mergejoin = off");
+        // Nested loops only: the ingest statements join the few rows of one batch (CTEs,
+        // json_to_recordset), which the planner takes for 100 rows each and joins by hash;
+        // building the hash tables costs more than nested loops over a handful of rows (3% of a
+        // raw batch's instructions, 6% of ingest_store_raw's, counted with callgrind). No ingest
+        // statement joins a table on a column without an index.
+        tx.exec0(StrCat("SET plan_cache_mode = force_generic_plan; SET synchronous_commit = ",
+                        synchronous ? "on" : "off", "; SET enable_hashjoin = off; SET enable_mergejoin = off"));
     });
     if (!s.ok()) return s;
     return conn;
@@ -93,16 +88,15 @@ absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn,
     contents.reserve(total);
     messages.BeginArray();
     events.BeginArray();
-    static constexpr char kHex[] = "0123456789abcdef";
     std::vector<std::string> digests(batch.size());  // hex
+    // Each digest's position in the batch (the first, should it occur twice).
+    std::unordered_map<std::string_view, std::size_t> position;
+    position.reserve(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const MessageRow& m = batch[i];
         std::string& digest = digests[i];
-        digest.reserve(64);
-        for (unsigned char c : m.digest) {
-            digest.push_back(kHex[c >> 4]);
-            digest.push_back(kHex[c & 15]);
-        }
+        digest = HexLower(std::string_view(reinterpret_cast<const char*>(m.digest.data()), m.digest.size()));
+        position.emplace(digest, i);
         // Recipients are joined by newline, which an SMTP address cannot contain.
         std::string rcpts;
         for (std::size_t r = 0; r < m.rcpt_to.size(); ++r)
@@ -157,16 +151,17 @@ absl::StatusOr<std::vector<StoredMessage>> StoreMessages(pqxx::connection& conn,
 
     std::vector<StoredMessage> out(batch.size());
     std::vector<bool> seen(batch.size(), false);
-    if (event_count == 0 && Distinct(digests)) {
+    if (event_count == 0 && position.size() == batch.size()) {
         // No events to store or to run through the suppression policy: ingest_store_raw.
         absl::Status s = Guard("ingest_store_raw", [&] {
             pqxx::nontransaction tx(conn, "ingest");
             const pqxx::result rows = tx.exec_prepared("ingest_store_raw", messages.str(),
                                                        pqxx::binarystring(contents.data(), contents.size()));
             for (const auto& r : rows) {
-                const auto it = std::find(digests.begin(), digests.end(), std::string_view(r[1].c_str(), r[1].size()));
-                const auto ord = static_cast<std::size_t>(it - digests.begin());
-                if (it == digests.end() || seen[ord]) throw std::runtime_error("ingest_store_raw: bad result row");
+                const auto it = position.find(std::string_view(r[1].c_str(), r[1].size()));
+                if (it == position.end() || seen[it->second])
+                    throw std::runtime_error("ingest_store_raw: bad result row");
+                const std::size_t ord = it->second;
                 out[ord].raw_message_id = r[0].as<std::int64_t>();
                 seen[ord] = true;
             }

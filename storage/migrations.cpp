@@ -21,13 +21,7 @@ std::string Sha256Hex(std::string_view data) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out.push_back(kHex[digest[i] >> 4]);
-        out.push_back(kHex[digest[i] & 0xF]);
-    }
-    return out;
+    return HexLower(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 // "0007_add_index.sql" -> 7; the part after the digits must be "_" + [a-z0-9_]+ ".sql".

@@ -71,6 +71,8 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
 std::string_view StripWhitespace(std::string_view text);
 std::string AsciiLower(std::string_view text);
+// Lower-case hexadecimal, two digits per byte.
+std::string HexLower(std::string_view bytes);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix);
 

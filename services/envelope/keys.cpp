@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "services/common/strings.h"
+
 namespace rebound::envelope {
 namespace {
 
@@ -47,13 +49,7 @@ absl::StatusOr<std::string> GenerateMasterKeyHex(std::size_t bytes) {
     if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
         return absl::InternalError("OpenSSL's random generator failed");
     }
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(bytes * 2);
-    for (std::uint8_t b : raw) {
-        hex.push_back(kDigits[b >> 4]);
-        hex.push_back(kDigits[b & 15]);
-    }
+    std::string hex = HexLower(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
     OPENSSL_cleanse(raw.data(), raw.size());
     return hex;
 }
