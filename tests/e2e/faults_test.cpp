@@ -29,13 +29,6 @@ using testing::SmtpClient;
 
 const std::string kMasterKey(64, '5');
 
-// A new directory for one test's cluster and data; empty if none could be made.
-std::string TempDir() {
-    char tmpl[] = "/tmp/rebound-faults-XXXXXX";
-    const char* dir = ::mkdtemp(tmpl);
-    return dir != nullptr ? dir : "";
-}
-
 int RunTool(const std::string& command) {
     return std::system(command.c_str());
 }
@@ -43,7 +36,7 @@ int RunTool(const std::string& command) {
 class FaultsTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = TempDir();
+        dir_ = testing::MakeTempDir("rebound-faults");
         ASSERT_FALSE(dir_.empty()) << "no temporary directory: " << std::strerror(errno);
         port_ = 56000 + ::getpid() % 1000;
         pg_ = testing::SourceDir() + "/tools/pg-local --dir " + dir_ + "/pg --port " + std::to_string(port_);

@@ -25,13 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::ChildProcess;
 
-// A new directory for one test's data; empty if none could be made.
-std::string TempDir() {
-    char tmpl[] = "/tmp/rebound-e2e-XXXXXX";
-    const char* dir = ::mkdtemp(tmpl);
-    return dir != nullptr ? dir : "";
-}
-
 class RebounddTest : public testing::PgTest {
   protected:
     void SetUp() override {
@@ -55,7 +48,7 @@ class RebounddTest : public testing::PgTest {
                 // No DNS re-checks unless a test points them at its own server: loopback only.
                 {"REBOUND_DNS_RECHECK_ENABLED", "false"}};
     }
-    std::string data_dir_ = TempDir();
+    std::string data_dir_ = testing::MakeTempDir("rebound-e2e");
 };
 
 TEST_F(RebounddTest, BadConfigurationFailsBeforeListeningAndNamesTheField) {

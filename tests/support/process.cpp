@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -122,6 +123,11 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
         if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
         ReadMore(std::chrono::milliseconds(20));
     }
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+    std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+    return ::mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
 }
 
 std::string LogField(const std::string& line, const std::string& key) {

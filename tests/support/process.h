@@ -43,6 +43,9 @@ class ChildProcess {
     std::optional<int> exit_status_;
 };
 
+// A new directory /tmp/PREFIX-XXXXXX for one test's data; "" (with errno) if none could be made.
+std::string MakeTempDir(const std::string& prefix);
+
 // Value of key=value in a log line ("address=127.0.0.1:5" -> "127.0.0.1:5"), or "".
 std::string LogField(const std::string& line, const std::string& key);
 
